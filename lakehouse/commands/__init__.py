@@ -1,0 +1,1 @@
+"""One module per `lakehouse` subcommand; each exposes `register(subparsers)`."""

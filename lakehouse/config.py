@@ -1,0 +1,95 @@
+"""Environment configuration (conf/env/<name>.yaml) and paths, loaded into typed objects."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONF_DIR = REPO_ROOT / "conf"
+CACHE_DIR = Path(os.environ.get("LAKEHOUSE_CACHE", Path.home() / ".cache" / "lakehouse"))
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where an environment keeps its data. `landing` is never written by the pipeline."""
+
+    city: Path
+    landing: Path
+    lake: Path
+    exports: Path
+    state: Path
+
+
+@dataclass(frozen=True)
+class Env:
+    """One deployment environment (local, cluster, production)."""
+
+    name: str
+    paths: Paths
+    secrets_file: Path | None
+    spark_master: str
+    spark_conf: dict[str, str]
+    mlflow_tracking_uri: str
+    mlflow_artifact_root: Path
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def with_paths(self, **overrides: Path | str | None) -> Env:
+        """A copy with some paths replaced (CLI flags such as --lake)."""
+        current = {k: getattr(self.paths, k) for k in Paths.__dataclass_fields__}
+        current.update({k: Path(v).resolve() for k, v in overrides.items() if v is not None})
+        return Env(**{**self.__dict__, "paths": Paths(**current)})
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _raw_env(name: str) -> dict[str, Any]:
+    path = CONF_DIR / "env" / f"{name}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in (CONF_DIR / "env").glob("*.yaml"))
+        raise ValueError(f"unknown environment {name!r} (conf/env has: {', '.join(known)})")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    parent = data.pop("extends", None)
+    return _merge(_raw_env(parent), data) if parent else data
+
+
+def _abs(p: str | Path) -> Path:
+    path = Path(os.path.expandvars(str(p))).expanduser()
+    return path if path.is_absolute() else (REPO_ROOT / path).resolve()
+
+
+@lru_cache(maxsize=None)
+def load_env(name: str | None = None) -> Env:
+    """Load `conf/env/<name>.yaml`; the name defaults to $LAKEHOUSE_ENV or `local`."""
+    name = name or os.environ.get("LAKEHOUSE_ENV", "local")
+    raw = _raw_env(name)
+    paths = Paths(**{k: _abs(v) for k, v in raw["paths"].items()})
+    mlflow = raw.get("mlflow", {})
+    tracking = mlflow.get("tracking_uri", "sqlite:///.local/mlflow/mlflow.db")
+    if tracking.startswith("sqlite:///") and not tracking.startswith("sqlite:////"):
+        tracking = "sqlite:///" + str(_abs(tracking.removeprefix("sqlite:///")))
+    return Env(
+        name=raw.get("name", name),
+        paths=paths,
+        secrets_file=_abs(raw["secrets_file"]) if raw.get("secrets_file") else None,
+        spark_master=raw.get("spark", {}).get("master", "local[2]"),
+        spark_conf={k: str(v) for k, v in raw.get("spark", {}).get("conf", {}).items()},
+        mlflow_tracking_uri=tracking,
+        mlflow_artifact_root=_abs(mlflow.get("artifact_root", ".local/mlflow/artifacts")),
+        services={k: raw[k] for k in ("trino", "superset", "airflow") if k in raw},
+    )
+
+
+def load_conf(relative: str) -> Any:
+    """Load a YAML file of project configuration, e.g. `load_conf('rules.yaml')`."""
+    return yaml.safe_load((CONF_DIR / relative).read_text(encoding="utf-8"))

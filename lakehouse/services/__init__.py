@@ -1,0 +1,1 @@
+"""Local servers the project starts itself (Trino, Superset, Airflow): config, start, stop."""
