@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,7 @@ def _abs(p: str | Path) -> Path:
     return path if path.is_absolute() else (REPO_ROOT / path).resolve()
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_env(name: str | None = None) -> Env:
     """Load `conf/env/<name>.yaml`; the name defaults to $LAKEHOUSE_ENV or `local`."""
     name = name or os.environ.get("LAKEHOUSE_ENV", "local")

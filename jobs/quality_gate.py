@@ -1,0 +1,84 @@
+"""Data-quality gate: Great Expectations suites (expectations/*.json) over silver before gold.
+
+Every suite runs; results are kept per run under `<state>/gx/<run_date>/`; any failure
+raises `ExpectationFailed` naming the table and the failed expectations, so gold is not
+built from bad silver.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark.sql import DataFrame
+
+from lakehouse import lake
+from lakehouse.config import REPO_ROOT, Env
+from lakehouse.errors import ExpectationFailed
+from lakehouse.spark import get_spark
+
+log = logging.getLogger(__name__)
+SUITES_DIR = REPO_ROOT / "expectations"
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    table: str
+    success: bool
+    failures: list[str]
+    raw: dict
+
+
+def load_suite(path: Path):  # type: ignore[no-untyped-def]
+    """A GX ExpectationSuite from its JSON file."""
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    body = json.loads(path.read_text(encoding="utf-8"))
+    suite = gx.ExpectationSuite(name=body["name"], meta=body.get("meta", {}))
+    for e in body["expectations"]:
+        suite.add_expectation_configuration(ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"]))
+    return suite
+
+
+def validate(df: DataFrame, suite_path: Path) -> SuiteResult:
+    """Validate a Spark DataFrame against one suite with an ephemeral GX context."""
+    import great_expectations as gx
+
+    suite = load_suite(suite_path)
+    context = gx.get_context(mode="ephemeral")
+    asset = context.data_sources.add_spark(name="lake").add_dataframe_asset(name=suite.name.replace(".", "_"))
+    batch = asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": df})
+    result = batch.validate(suite)
+    failures = []
+    for r in result.results:
+        if not r.success:
+            cfg = r.expectation_config
+            detail = {k: v for k, v in (r.result or {}).items() if k in ("unexpected_count", "unexpected_percent", "partial_unexpected_list")}
+            failures.append(f"{cfg.type}({json.dumps(cfg.kwargs, ensure_ascii=False, default=str)}) {detail}")
+    return SuiteResult(suite.name, bool(result.success), failures, result.to_json_dict())
+
+
+def run(run_date: dt.date, env: Env, run_id: str, suites_dir: Path = SUITES_DIR) -> list[SuiteResult]:
+    """Run every suite; keep the results; raise ExpectationFailed when any suite fails."""
+    spark = get_spark(env, "quality_gate")
+    out_dir = env.paths.state / "gx" / run_date.isoformat()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for path in sorted(suites_dir.glob("*.json")):
+        table = path.stem
+        res = validate(lake.read(spark, env, table), path)
+        (out_dir / f"{table}.json").write_text(json.dumps(res.raw, ensure_ascii=False, indent=1, default=str))
+        log.info("GX %-28s %s", table, "passed" if res.success else "FAILED")
+        results.append(res)
+    failed = [r for r in results if not r.success]
+    if failed:
+        lines = [f"{r.table}: " + "; ".join(r.failures) for r in failed]
+        raise ExpectationFailed(
+            f"data-quality gate failed for {run_date} ({len(failed)} suite(s)); not promoting to gold:\n  "
+            + "\n  ".join(lines) + f"\nfull results: {out_dir}"
+        )
+    return results

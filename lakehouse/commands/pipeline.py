@@ -1,0 +1,109 @@
+"""`lakehouse ingest | step | nightly | backfill | train`: the pipeline by hand."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import time
+
+from lakehouse.commands._options import add_paths, env_from_args, iso_date
+from lakehouse.pipeline import NIGHTLY_STEPS, STEPS_BY_NAME, run_step
+from lakehouse.sources import load_sources
+
+log = logging.getLogger("lakehouse")
+
+
+def _dates(start: dt.date, end: dt.date) -> list[dt.date]:
+    if end < start:
+        raise ValueError(f"--to {end} is before --from {start}")
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from jobs import bronze_ingest
+
+    env = env_from_args(args)
+    outcomes = bronze_ingest.run(args.run_date, env, args.run_id or f"manual__{args.run_date}", args.source)
+    print(f"{'source':<16}{'extract_date':<14}{'seq':>4} {'status':<9}{'records':>9}  reason")
+    for o in outcomes:
+        print(f"{o.source:<16}{o.extract_date.isoformat():<14}{o.sequence:>4} {o.status:<9}{o.rows:>9}  {o.reason}")
+    return 0
+
+
+def _nightly_dates(args: argparse.Namespace, dates: list[dt.date]) -> int:
+    env = env_from_args(args)
+    steps = [s for s in NIGHTLY_STEPS if not args.only or s.name in args.only]
+    for i, day in enumerate(dates, start=1):
+        run_id = args.run_id or f"manual__{day}"
+        for step in steps:
+            t0 = time.monotonic()
+            run_step(step.name, day, env, run_id)
+            log.info("[%d/%d] %s %-12s done in %.1fs", i, len(dates), day, step.name, time.monotonic() - t0)
+    print(f"exports: {env.paths.exports}")
+    return 0
+
+
+def _nightly(args: argparse.Namespace) -> int:
+    return _nightly_dates(args, [args.run_date])
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    return _nightly_dates(args, _dates(getattr(args, "from"), args.to))
+
+
+def _step(args: argparse.Namespace) -> int:
+    run_step(args.name, args.run_date, env_from_args(args), args.run_id)
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from models.survival import train
+
+    version = train.run(args.run_date, env_from_args(args), args.run_id or f"train__{args.run_date}")
+    print(f"registered survival_status version {version}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the pipeline subcommands."""
+    steps_help = ", ".join(f"{s.name} ({s.label})" for s in NIGHTLY_STEPS)
+
+    p = sub.add_parser("ingest", help="land deliveries up to a date into bronze",
+                       description="Verify and land every new delivery with extract_date <= --run-date into bronze; "
+                                   "corrupt deliveries are rejected whole and logged in ops.deliveries.")
+    add_paths(p, "landing", "lake")
+    p.add_argument("--run-date", type=iso_date, required=True, help="extract date of the night (YYYY-MM-DD)")
+    p.add_argument("--source", action="append", choices=sorted(load_sources()), help="only this source (repeatable)")
+    p.add_argument("--run-id", help="lineage run id (default manual__<date>)")
+    p.set_defaults(handler=_ingest)
+
+    for name, fn, helptext in (
+        ("nightly", _nightly, "run every nightly step for one date"),
+        ("backfill", _backfill, "run the nightly steps for each date of a range, in order"),
+    ):
+        p = sub.add_parser(name, help=helptext, description=f"{helptext}. Steps: {steps_help}.")
+        add_paths(p, "landing", "lake", "exports")
+        if name == "nightly":
+            p.add_argument("--run-date", type=iso_date, required=True, help="extract date (YYYY-MM-DD)")
+        else:
+            p.add_argument("--from", type=iso_date, required=True, help="first date (YYYY-MM-DD)")
+            p.add_argument("--to", type=iso_date, required=True, help="last date, inclusive")
+        p.add_argument("--only", action="append", choices=list(STEPS_BY_NAME), help="run only these steps")
+        p.add_argument("--run-id", help="lineage run id (default manual__<date>)")
+        p.set_defaults(handler=fn)
+
+    p = sub.add_parser("step", help="run one nightly step", description=f"Run one step. Steps: {steps_help}.")
+    p.add_argument("name", choices=list(STEPS_BY_NAME))
+    add_paths(p, "landing", "lake", "exports")
+    p.add_argument("--run-date", type=iso_date, required=True, help="extract date (YYYY-MM-DD)")
+    p.add_argument("--run-id", help="lineage run id")
+    p.set_defaults(handler=_step)
+
+    p = sub.add_parser("train", help="train and register the survival model",
+                       description="Train survival_status on gold as of --run-date, log to MLflow, register, and "
+                                   "promote to @champion when its holdout AUC is not worse.")
+    add_paths(p, "lake")
+    p.add_argument("--run-date", type=iso_date, required=True)
+    p.add_argument("--run-id")
+    p.set_defaults(handler=_train)

@@ -1,0 +1,1 @@
+"""Machine-learning models: training, evaluation and scoring (MLflow-tracked)."""

@@ -1,0 +1,56 @@
+"""Score every person with `models:/survival_status@champion`: p_alive into gold.survival_score.
+
+Training is a separate step (weekly DAG). On a brand-new installation with no champion
+yet, the first model is trained here once, from tonight's gold, and says so in the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+
+import mlflow
+import pandas as pd
+from pyspark.sql import functions as F
+
+from lakehouse import lake
+from lakehouse.config import Env
+from lakehouse.spark import get_spark
+from models.registry import CHAMPION, champion_version, use_tracking
+from models.survival import MODEL_NAME
+from models.survival.features import FEATURES, survival_features
+
+log = logging.getLogger(__name__)
+
+
+def run(run_date: dt.date, env: Env, run_id: str) -> str:
+    """Write gold.survival_score for `run_date`; returns the model version used."""
+    version = champion_version(env, MODEL_NAME)
+    if version is None:
+        log.warning("no %s@%s model registered yet: training the first one from tonight's gold", MODEL_NAME, CHAMPION)
+        from models.survival import train
+
+        train.run(run_date, env, run_id)
+        version = champion_version(env, MODEL_NAME)
+    use_tracking(env, MODEL_NAME)
+    model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@{CHAMPION}")
+    spark = get_spark(env, "score_survival")
+    features = survival_features(
+        lake.read(spark, env, "gold.person_profile"), lake.read(spark, env, "gold.life_signal"), run_date
+    ).select("person_ref", *FEATURES)
+
+    def predict(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for b in batches:
+            p_dead = model.predict_proba(b[FEATURES].to_numpy())[:, 1]
+            yield pd.DataFrame({"person_ref": b["person_ref"], "p_alive": 1.0 - p_dead})
+
+    scored = features.mapInPandas(predict, "person_ref string, p_alive double").select(
+        "person_ref", F.round("p_alive", 6).alias("p_alive"),
+        F.lit(MODEL_NAME).alias("model_name"), F.lit(str(version)).alias("model_version"),
+        F.lit(run_date).alias("run_date"),
+    )
+    lake.overwrite(scored, env, "gold.survival_score")
+    log.info("scored %d persons with %s version %s", lake.read(spark, env, "gold.survival_score").count(),
+             MODEL_NAME, version)
+    return str(version)

@@ -1,0 +1,86 @@
+"""Session fixtures: one local[2] Spark with Delta, a small generated city, and a lake built
+from it by the real nightly pipeline (shared by the Trino, Superset and export tests)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from lakehouse.config import Env, load_env
+
+SMALL_CITY = {"persons": 800, "days": 3, "seed": 11}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pseudonym_key() -> bytes:
+    """A random key per test session (the pipeline itself has no built-in key)."""
+    if not os.environ.get("LAKEHOUSE_PSEUDONYM_KEY"):
+        os.environ["LAKEHOUSE_PSEUDONYM_KEY"] = secrets.token_urlsafe(24)
+    return os.environ["LAKEHOUSE_PSEUDONYM_KEY"].encode()
+
+
+def make_env(root: Path, landing: Path | None = None) -> Env:
+    """A local environment whose lake, exports, state and MLflow store live under `root`."""
+    base = load_env("local")
+    env = base.with_paths(lake=root / "lake", exports=root / "exports", state=root / "state",
+                          landing=landing or base.paths.landing, city=root / "city")
+    return dataclasses.replace(
+        env,
+        mlflow_tracking_uri=f"sqlite:///{root / 'mlflow' / 'mlflow.db'}",
+        mlflow_artifact_root=root / "mlflow" / "artifacts",
+        secrets_file=None,
+    )
+
+
+@pytest.fixture(scope="session")
+def spark():  # type: ignore[no-untyped-def]
+    from lakehouse.spark import get_spark
+
+    session = get_spark(load_env("local"), "tests")
+    yield session
+    session.stop()
+
+
+@dataclass
+class City:
+    root: Path
+    landing: Path
+    truth: Path
+    dates: list[dt.date]
+    info: object
+
+
+@pytest.fixture(scope="session")
+def small_city(tmp_path_factory: pytest.TempPathFactory) -> City:
+    """A small generated city with corrupt deliveries mixed in."""
+    from lakehouse.synth import generate_city
+
+    root = tmp_path_factory.mktemp("city")
+    info = generate_city(out=root, corrupt=True, **SMALL_CITY)
+    dates = sorted({dt.date.fromisoformat(p.name) for p in (root / "landing").glob("*/*") if p.is_dir()})
+    return City(root, root / "landing", root / "truth", dates, info)
+
+
+@dataclass
+class Lake:
+    env: Env
+    spark: object
+    city: City
+    dates: list[dt.date]
+
+
+@pytest.fixture(scope="session")
+def nightly_lake(tmp_path_factory: pytest.TempPathFactory, small_city: City, spark) -> Lake:  # type: ignore[no-untyped-def]
+    """The real nightly pipeline run over every date of the small city, in order."""
+    from lakehouse.pipeline import run_nightly
+
+    env = make_env(tmp_path_factory.mktemp("lake"), landing=small_city.landing)
+    for day in small_city.dates:
+        run_nightly(day, env, run_id=f"test__{day}")
+    return Lake(env, spark, small_city, small_city.dates)
