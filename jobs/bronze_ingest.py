@@ -191,9 +191,9 @@ def run(run_date: dt.date, env: Env, run_id: str, sources: list[str] | None = No
     specs = load_sources()
     outcomes: list[Outcome] = []
     for name in sources or list(specs):
-        found = ingest_source(spark, env, specs[name], run_date, run_id)
-        record_outcomes(spark, env, found, run_id)
-        outcomes.extend(found)
+        outcomes.extend(ingest_source(spark, env, specs[name], run_date, run_id))
+    # the log is written last, in one transaction: silver sees these deliveries only now
+    record_outcomes(spark, env, outcomes, run_id)
     rejected = [o for o in outcomes if o.status == "REJECTED"]
     log.info(
         "bronze %s: %d loaded, %d rejected, %d missing",

@@ -31,12 +31,16 @@ class SilverWriter:
         self.quarantine: list[DataFrame] = []
         self.deduplicated: list[DataFrame] = []
         self.counts: dict[str, int] = {}
+        self._persisted: list[DataFrame] = []
 
     def table(self, name: str, df: DataFrame, layer: str = "silver") -> None:
         lake.overwrite(df, self.env, f"{layer}.{name}")
-        self.counts[f"{layer}.{name}"] = lake.read(self.spark, self.env, f"{layer}.{name}").count()
+        self.counts[f"{layer}.{name}"] = lake.last_commit_rows(self.spark, self.env, f"{layer}.{name}")
 
     def split(self, name: str, df: DataFrame, raw_columns: list[str]) -> DataFrame:
+        # both halves (and the quarantine union at the end) read the same standardised rows
+        df = df.persist()
+        self._persisted.append(df)
         good, bad = split_quarantine(df, name, raw_columns)
         self.quarantine.append(bad)
         return good
@@ -53,6 +57,8 @@ class SilverWriter:
         for other in self.deduplicated[1:]:
             d = d.unionByName(other)
         self.table("deduplicated", d.withColumn("run_date", F.lit(self.run_date)), layer="ops")
+        for df in self._persisted:
+            df.unpersist()
 
 
 def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, int]:

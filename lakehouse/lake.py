@@ -62,3 +62,12 @@ def delete_where(spark: SparkSession, env: Env, name: str, predicate: str) -> No
         from delta.tables import DeltaTable
 
         DeltaTable.forPath(spark, str(table_path(env, name))).delete(predicate)
+
+
+def last_commit_rows(spark: SparkSession, env: Env, name: str) -> int:
+    """Rows written by the table's latest commit (from the Delta log, without scanning data)."""
+    from delta.tables import DeltaTable
+
+    row = DeltaTable.forPath(spark, str(table_path(env, name))).history(1).select("operationMetrics").first()
+    metrics = (row.operationMetrics or {}) if row else {}
+    return int(metrics.get("numOutputRows", 0))

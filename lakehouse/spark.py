@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -31,13 +33,16 @@ def get_spark(env: Env | None = None, app_name: str = "lakehouse") -> SparkSessi
     if active is not None:
         return active
     env = env or load_env()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (
         SparkSession.builder.appName(app_name)
         .config("spark.jars", ",".join(str(j) for j in delta_jars()))
         .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         .config("spark.databricks.delta.schema.autoMerge.enabled", "false")
-        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        # Python workers must be this interpreter (the one with pandas, pyarrow and the project)
+        .config("spark.pyspark.python", os.environ["PYSPARK_PYTHON"])
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
     for key, value in env.spark_conf.items():
         builder = builder.config(key, value)

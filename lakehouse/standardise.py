@@ -55,12 +55,12 @@ def parse_date(raw: Column, formats: Iterable[str] = DATE_FORMATS) -> Column:
     value = clean(raw)
     # Excel text dates sometimes keep a time part: keep the date
     value = F.regexp_replace(value, r"[ T]00:00(:00)?(\.0+)?$", "")
-    return F.coalesce(*[F.try_to_date(value, F.lit(fmt)) for fmt in formats])
+    return F.coalesce(*[F.try_to_date(value, fmt) for fmt in formats])
 
 
 def parse_month(raw: Column) -> Column:
     """`YYYYMM` → first day of that month."""
-    return F.try_to_date(F.concat(clean(raw), F.lit("01")), F.lit("yyyyMMdd"))
+    return F.try_to_date(F.concat(clean(raw), F.lit("01")), "yyyyMMdd")
 
 
 def parse_decimal(raw: Column, scale: int = 2) -> Column:
@@ -120,11 +120,16 @@ def bad_date(raw: Column, parsed: Column, field: str, required: bool = False) ->
 def split_quarantine(df: DataFrame, table: str, raw_columns: list[str]) -> tuple[DataFrame, DataFrame]:
     """(rows without reasons, quarantine rows with reasons and the raw record as JSON)."""
     good = df.where(F.size(REASONS) == 0).drop(REASONS)
+    malformed = F.filter(REASONS, lambda r: r.startswith("MALFORMED"))
+    # a malformed line has no fields to judge: its one reason is that it is malformed
+    reasons = F.when(F.size(malformed) > 0, malformed).otherwise(F.col(REASONS))
+    raw = F.when(F.col("_raw").isNotNull(), F.to_json(F.struct(F.col("_raw").alias("line")))).otherwise(
+        F.to_json(F.struct(*[F.col(c) for c in raw_columns])))
     bad = df.where(F.size(REASONS) > 0).select(
         F.lit(table).alias("silver_table"),
         "_source", "_extract_date", "_file", "_row",
-        F.col(REASONS).alias("reasons"),
-        F.to_json(F.struct(*[F.col(c) for c in raw_columns])).alias("raw_record"),
+        reasons.alias("reasons"),
+        raw.alias("raw_record"),
     )
     return good, bad
 
