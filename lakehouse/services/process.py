@@ -17,12 +17,14 @@ log = logging.getLogger(__name__)
 
 def is_running(pid_file: Path) -> bool:
     """True when the pid file names a live process."""
+    import psutil
+
     try:
-        pid = int(pid_file.read_text().strip())
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        proc = psutil.Process(int(pid_file.read_text().strip()))
+        # an exited child that nobody reaped yet is a zombie, not a running server
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except (FileNotFoundError, ValueError, psutil.NoSuchProcess, psutil.AccessDenied):
         return False
-    return True
 
 
 def start(

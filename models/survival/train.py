@@ -24,6 +24,8 @@ from models.survival import MODEL_NAME
 from models.survival.features import FEATURES, survival_features
 
 log = logging.getLogger(__name__)
+# skops serialisation refuses types it does not know unless we vouch for our own model's parts
+TRUSTED_TYPES = ["sklearn.calibration._CalibratedClassifier", "xgboost.core.Booster", "xgboost.sklearn.XGBClassifier"]
 PARAMS = {"n_estimators": 120, "max_depth": 4, "learning_rate": 0.1, "subsample": 0.9, "random_state": 7,
           "n_jobs": 2, "tree_method": "hist"}
 
@@ -56,7 +58,7 @@ def run(run_date: dt.date, env: Env, run_id: str) -> str:
         mlflow.log_metrics(metrics)
         final = fit(x, y)  # the registered model uses every labelled person
         info = mlflow.sklearn.log_model(final, name="model", input_example=features[FEATURES].head(3),
-                                        registered_model_name=MODEL_NAME)
+                                        registered_model_name=MODEL_NAME, skops_trusted_types=TRUSTED_TYPES)
         version = str(info.registered_model_version)
         log.info("trained %s version %s on %d persons (%d deaths): %s", MODEL_NAME, version, len(y), int(y.sum()),
                  {k: round(v, 4) for k, v in metrics.items()})

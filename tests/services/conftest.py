@@ -1,0 +1,63 @@
+"""Real servers for the service tests. `trino_server`: Trino 476 over the nightly lake's tables."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from lakehouse.config import REPO_ROOT, Env
+from lakehouse.services import trino
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (so tests never collide with `make trino`)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class TrinoServer:
+    """A started Trino whose `lakehouse` catalog holds the lake's gold/silver/restricted tables."""
+
+    env: Env  # the lake's Env with this server's port and state dir in services["trino"]
+    host: str
+    port: int
+    registration: trino.Registration  # what the first registration did
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def connect(self, user: str = "analyst") -> Any:
+        """trino DBAPI connection as engineer / analyst / superset, catalog `lakehouse`."""
+        return trino.connect(self.env, user)
+
+    def query(self, sql: str, user: str = "analyst") -> list[list[Any]]:
+        """All rows of one statement."""
+        return trino.query(self.env, sql, user)
+
+
+@pytest.fixture(scope="session")
+def trino_server(nightly_lake: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrinoServer]:
+    """Trino on a free port with its state in a temp dir, tables of `nightly_lake` registered.
+
+    Installs the trimmed server first when the cache lacks it (scripts/setup_trino.sh, idempotent).
+    Stopped at the end of the session.
+    """
+    try:
+        trino.server_dir()
+    except RuntimeError:
+        subprocess.run(["bash", str(REPO_ROOT / "scripts" / "setup_trino.sh")], check=True)
+    env = trino.with_trino(nightly_lake.env, port=free_port(), state_dir=tmp_path_factory.mktemp("trino"))
+    settings = trino.start(env)
+    try:
+        registration = trino.register_lake_tables(env)
+        yield TrinoServer(env=env, host=settings.host, port=settings.port, registration=registration)
+    finally:
+        trino.stop(env)
