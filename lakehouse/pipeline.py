@@ -34,7 +34,12 @@ NIGHTLY_STEPS: tuple[Step, ...] = (
     Step("rules", "监管规则", "jobs.rules_run:run"),
     Step("export", "夜间导出", "jobs.export_nightly:run"),
 )
-STEPS_BY_NAME = {s.name: s for s in NIGHTLY_STEPS}
+# Steps of their own DAGs: training (weekly) is never part of the nightly scoring.
+OTHER_STEPS: tuple[Step, ...] = (
+    Step("train", "模型训练", "models.survival.train:run"),
+    Step("maintain", "湖维护", "jobs.maintain_lake:run"),
+)
+STEPS_BY_NAME = {s.name: s for s in NIGHTLY_STEPS + OTHER_STEPS}
 
 
 def _resolve(target: str) -> Callable[..., Any]:
