@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from lakehouse import lake
 from lakehouse.config import Env, load_conf
 from lakehouse.spark import get_spark
 

@@ -52,6 +52,8 @@ def _resolve(target: str) -> Callable[..., Any]:
 def run_step(name: str, run_date: dt.date, env: Env, run_id: str | None = None) -> Any:
     """Run one named step for `run_date`; idempotent for the same inputs."""
     step = STEPS_BY_NAME[name]
+    # a plain date: Airflow hands over pendulum dates, which Spark does not accept
+    run_date = dt.date(run_date.year, run_date.month, run_date.day)
     run_id = run_id or f"manual__{run_date.isoformat()}"
     log.info("step %s (%s) for %s, run %s", step.name, step.label, run_date, run_id)
     return _resolve(step.target)(run_date=run_date, env=env, run_id=run_id)

@@ -11,6 +11,9 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
 from lakehouse.config import load_conf
 
 
@@ -42,3 +45,21 @@ def load_rules() -> list[Rule]:
 def source_labels() -> dict[str, str]:
     """Chinese names of death sources for evidence sentences."""
     return dict(load_conf("rules.yaml")["source_labels"])
+
+
+def paid_after(payments: DataFrame, events: DataFrame, event_date: str) -> DataFrame:
+    """Pension paid (status PAID, amount > 0) for months after the month of `event_date`, per person.
+
+    One row per person and event date with amount_at_risk, payments, first/last month and
+    evidence_date: the shared core of R01 (death) and R08 (emigration).
+    """
+    paid = payments.where((F.col("status") == "PAID") & (F.col("amount") > 0))
+    after = paid.join(events, "person_ref").where(F.col("pay_month") > F.trunc(event_date, "month"))
+    keys = ["person_ref", event_date] + [c for c in events.columns if c not in ("person_ref", event_date)]
+    return after.groupBy(*keys).agg(
+        F.sum("amount").cast("decimal(18,2)").alias("amount_at_risk"),
+        F.count(F.lit(1)).alias("payments"),
+        F.min("pay_month").alias("first_month"),
+        F.max("pay_month").alias("last_month"),
+        F.max(F.coalesce("paid_on", "pay_month")).alias("evidence_date"),
+    )

@@ -11,7 +11,7 @@ import datetime as dt
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.rules import source_labels
+from jobs.rules import paid_after, source_labels
 
 
 def death_source_text(sources: F.Column) -> F.Column:
@@ -22,16 +22,8 @@ def death_source_text(sources: F.Column) -> F.Column:
 
 
 def hits(inputs: dict[str, DataFrame], params: dict, run_date: dt.date) -> DataFrame:
-    deaths = inputs["death_event"]
-    paid = inputs["pension_payment"].where((F.col("status") == "PAID") & (F.col("amount") > 0))
-    after = paid.join(deaths, "person_ref").where(F.col("pay_month") > F.trunc("death_date", "month"))
-    return after.groupBy("person_ref", "death_date", "sources").agg(
-        F.sum("amount").cast("decimal(18,2)").alias("amount_at_risk"),
-        F.count(F.lit(1)).alias("payments"),
-        F.min("pay_month").alias("first_month"),
-        F.max("pay_month").alias("last_month"),
-        F.max(F.coalesce("paid_on", "pay_month")).alias("evidence_date"),
-    ).select(
+    deaths = inputs["death_event"].select("person_ref", "death_date", "sources")
+    return paid_after(inputs["pension_payment"], deaths, "death_date").select(
         "person_ref", "amount_at_risk", "evidence_date",
         F.format_string(
             "%s显示已于%s死亡，%s至%s仍发放养老金%d笔，共%s元",

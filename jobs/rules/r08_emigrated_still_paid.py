@@ -7,18 +7,12 @@ import datetime as dt
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from jobs.rules import paid_after
+
 
 def hits(inputs: dict[str, DataFrame], params: dict, run_date: dt.date) -> DataFrame:
-    emigrated = inputs["emigration_event"]
-    paid = inputs["pension_payment"].where((F.col("status") == "PAID") & (F.col("amount") > 0))
-    after = paid.join(emigrated, "person_ref").where(F.col("pay_month") > F.trunc("emigrated_on", "month"))
-    return after.groupBy("person_ref", "emigrated_on").agg(
-        F.sum("amount").cast("decimal(18,2)").alias("amount_at_risk"),
-        F.count(F.lit(1)).alias("payments"),
-        F.min("pay_month").alias("first_month"),
-        F.max("pay_month").alias("last_month"),
-        F.max(F.coalesce("paid_on", "pay_month")).alias("evidence_date"),
-    ).select(
+    emigrated = inputs["emigration_event"].select("person_ref", "emigrated_on")
+    return paid_after(inputs["pension_payment"], emigrated, "emigrated_on").select(
         "person_ref", "amount_at_risk", "evidence_date",
         F.format_string(
             "户籍注销记录显示已于%s出国(境)定居，%s至%s仍发放养老金%d笔，共%s元",

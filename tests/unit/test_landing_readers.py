@@ -92,7 +92,7 @@ def test_parquet_tap_time_of_either_unit_becomes_microsecond_text(unit: str) -> 
 def _delivery(tmp_path: Path, rows: int, tamper: bool = False) -> Path:
     folder = tmp_path / "public_security" / "2026-10-02"
     folder.mkdir(parents=True)
-    data = "GMSFHM,CRJBS,CRJRQ,KADM\n11010519491231002X,1,2026-10-01,K1\n".encode()
+    data = b"GMSFHM,CRJBS,CRJRQ,KADM\n11010519491231002X,1,2026-10-01,K1\n"
     (folder / "crj.csv").write_bytes(data + (b"x" if tamper else b""))
     manifest = {"source": "public_security", "extract_date": "2026-10-02", "schema_version": 1, "sequence": 1,
                 "window": {"from": "2026-10-01", "to": "2026-10-01"},
