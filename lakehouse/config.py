@@ -10,7 +10,8 @@ from typing import Any
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+# Under spark-submit the package may be imported from a --py-files zip: LAKEHOUSE_HOME names the checkout.
+REPO_ROOT = Path(os.environ.get("LAKEHOUSE_HOME") or Path(__file__).resolve().parent.parent)
 CONF_DIR = REPO_ROOT / "conf"
 CACHE_DIR = Path(os.environ.get("LAKEHOUSE_CACHE", Path.home() / ".cache" / "lakehouse"))
 

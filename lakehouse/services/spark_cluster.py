@@ -35,7 +35,8 @@ def _port_open(port: int) -> bool:
 
 
 def _environ() -> dict[str, str]:
-    return {"SPARK_HOME": str(SPARK_HOME), "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
+    return {"SPARK_HOME": str(SPARK_HOME), "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1",
+            "LAKEHOUSE_HOME": str(REPO_ROOT)}
 
 
 def start(env: Env, worker_cores: int = 2, worker_memory: str = "3g") -> str:
@@ -70,6 +71,14 @@ def code_zip(dest: Path) -> Path:
     return dest
 
 
+def _entry_point(folder: Path) -> Path:
+    """A main file outside the package: running lakehouse/cli.py itself would put lakehouse/ first
+    on sys.path, where lakehouse/secrets.py shadows the standard library's `secrets`."""
+    path = folder / "lakehouse_main.py"
+    path.write_text("import sys\n\nfrom lakehouse.cli import main\n\nsys.exit(main())\n")
+    return path
+
+
 def submit(env: Env, master: str, cli_args: list[str]) -> None:
     """spark-submit `lakehouse <cli_args>` to the master; raises when the job fails."""
     py_files = code_zip(_state(env) / "lakehouse-code.zip")
@@ -77,7 +86,7 @@ def submit(env: Env, master: str, cli_args: list[str]) -> None:
         str(SPARK_HOME / "bin" / "spark-submit"), "--master", master, "--deploy-mode", "client",
         "--jars", ",".join(str(j) for j in delta_jars()), "--py-files", str(py_files),
         "--conf", "spark.executor.memory=2g", "--conf", "spark.cores.max=2",
-        str(REPO_ROOT / "lakehouse" / "cli.py"), "--env", env.name, *cli_args,
+        str(_entry_point(_state(env))), "--env", env.name, *cli_args,
     ]
     log.info("spark-submit %s", " ".join(cli_args))
     result = subprocess.run(cmd, env={**os.environ, **_environ()}, cwd=REPO_ROOT)
