@@ -70,7 +70,8 @@ def run_date_of(context: Any) -> dt.date:
     asset-triggered run the latest `run_date` its triggering asset events carry."""
     end = context.get("data_interval_end")
     if end is not None:
-        return pendulum.instance(end).in_timezone(TZ).date()  # type: ignore[no-any-return]
+        local = pendulum.instance(end).in_timezone(TZ)
+        return dt.date(local.year, local.month, local.day)  # a plain date: Spark refuses pendulum's Date
     dates = [
         dt.date.fromisoformat(str(event.extra["run_date"]))
         for events in (context.get("triggering_asset_events") or {}).values()

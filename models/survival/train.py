@@ -18,6 +18,7 @@ from xgboost import XGBClassifier
 
 from lakehouse import lake
 from lakehouse.config import Env
+from lakehouse.errors import DataError
 from lakehouse.spark import get_spark
 from models.registry import CHAMPION, champion_version, promote, use_tracking
 from models.survival import MODEL_NAME
@@ -45,7 +46,7 @@ def run(run_date: dt.date, env: Env, run_id: str) -> str:
     ).toPandas().sort_values("person_ref")
     x, y = features[FEATURES].to_numpy(), features["dead"].to_numpy()
     if min(y.sum(), len(y) - y.sum()) < 6:
-        raise ValueError(f"too few labelled deaths to train ({int(y.sum())} of {len(y)})")
+        raise DataError(f"too few labelled deaths to train ({int(y.sum())} of {len(y)})")
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.25, random_state=7, stratify=y)
     use_tracking(env, MODEL_NAME)
     with mlflow.start_run(run_name=f"{MODEL_NAME}_{run_date}"):

@@ -135,6 +135,7 @@ def test_dags_test_and_backfill_map_dates_to_the_same_run_dates(dagbag: Any, fir
     for day in wanted:
         interval = timetable.infer_manual_data_interval(run_after=parse(day.isoformat(), TIMEZONE))
         assert run_date_of({"data_interval_end": interval.end}) == day
+        assert type(run_date_of({"data_interval_end": interval.end})) is dt.date, "Spark takes plain dates only"
         # lakehouse airflow test passes an explicit Shanghai midnight: same run
         explicit = timetable.infer_manual_data_interval(run_after=parse(airflow_service.logical_date(day)))
         assert run_date_of({"data_interval_end": explicit.end}) == day

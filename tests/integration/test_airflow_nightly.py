@@ -78,3 +78,60 @@ def test_airflow_state_stayed_in_the_test_home(airflow_run) -> None:  # type: ig
     home = airflow_service.settings(env).home
     assert Path(home, "airflow.db").is_file()
     assert str(home).startswith(str(env.paths.state.parent))
+
+
+def _free_port_pair() -> int:
+    """A port p with p and p + 1 (the scheduler's log server) free."""
+    import socket
+
+    for _ in range(50):
+        with socket.socket() as a:
+            a.bind(("127.0.0.1", 0))
+            port = int(a.getsockname()[1])
+            try:
+                with socket.socket() as b:
+                    b.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free pair of ports")
+
+
+def _export_hashes(folder: Path) -> dict[str, str]:
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return {f["path"]: f["sha256"] for f in manifest["files"]}
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_a_backfill_through_the_scheduler_produces_what_the_nightly_run_produced(
+    airflow_run, small_city, tmp_path_factory: pytest.TempPathFactory
+) -> None:  # type: ignore[no-untyped-def]
+    """`airflow backfill create --from-date D --to-date D` on a started Airflow (LocalExecutor, the
+    `spark` pool, a fresh lake) writes the same export folder as `airflow dags test DAG D`."""
+    import os
+    import secrets
+
+    env_test, day, _ = airflow_run
+    root = tmp_path_factory.mktemp("airflow_backfill")
+    env = airflow_service.with_airflow(
+        make_env(root, landing=small_city.landing), home=root / "airflow", port=_free_port_pair()
+    )
+    saved = {k: os.environ.get(k) for k in ("AIRFLOW_ADMIN_USER", "AIRFLOW_ADMIN_PASSWORD")}
+    os.environ.update(AIRFLOW_ADMIN_USER="admin", AIRFLOW_ADMIN_PASSWORD=secrets.token_urlsafe(16))
+    try:
+        airflow_service.start(env, schedules=False)  # no scheduled run of today next to the backfill
+        states = airflow_service.backfill(env, NIGHTLY, day, day, unpause=True, timeout=1800)
+    finally:
+        airflow_service.stop(env)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert states == {day: "success"}
+    produced = sorted(p.name for p in env.paths.exports.iterdir() if p.is_dir())
+    assert produced == [day.isoformat()], "the backfill processed exactly its date"
+    assert _export_hashes(env.paths.exports / day.isoformat()) == _export_hashes(
+        env_test.paths.exports / day.isoformat()
+    )
