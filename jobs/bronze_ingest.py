@@ -104,9 +104,14 @@ def write_delivery(spark: SparkSession, env: Env, source: SourceSpec, loaded: Lo
     return rows
 
 
-def ingest_source(spark: SparkSession, env: Env, source: SourceSpec, run_date: dt.date, run_id: str) -> list[Outcome]:
-    """Land the new deliveries of one source up to `run_date`; never raises for bad data."""
-    known = _already_loaded(spark, env)
+def ingest_source(
+    spark: SparkSession, env: Env, source: SourceSpec, run_date: dt.date, run_id: str,
+    known: dict[tuple[str, dt.date], tuple[str, str]],
+) -> list[Outcome]:
+    """Land the new deliveries of one source up to `run_date` (`known`: the deliveries log so far).
+
+    Never raises for bad data.
+    """
     folders, incomplete = discover(env.paths.landing, source.name, run_date)
     outcomes: list[Outcome] = []
     for folder in folders:
@@ -190,8 +195,9 @@ def run(run_date: dt.date, env: Env, run_id: str, sources: list[str] | None = No
     spark = get_spark(env, "bronze_ingest")
     specs = load_sources()
     outcomes: list[Outcome] = []
+    known = _already_loaded(spark, env)
     for name in sources or list(specs):
-        outcomes.extend(ingest_source(spark, env, specs[name], run_date, run_id))
+        outcomes.extend(ingest_source(spark, env, specs[name], run_date, run_id, known))
     # the log is written last, in one transaction: silver sees these deliveries only now
     record_outcomes(spark, env, outcomes, run_id)
     rejected = [o for o in outcomes if o.status == "REJECTED"]

@@ -31,12 +31,10 @@ def certification(profile: DataFrame, scores: DataFrame, run_date: dt.date) -> D
     recent_strong = F.col("last_strong_signal") >= window_start
     status = (
         F.when(F.col("death_date").isNotNull(), "DECEASED")
-        .when(F.col("emigrated_on").isNotNull() | F.coalesce(F.col("abroad_now"), F.lit(False)), "ABROAD")
+        .when(F.col("emigrated_on").isNotNull(), "ABROAD")
         .when(recent_strong & (F.col("p_alive") >= float(conf["certify_min_p_alive"])), "CERTIFIED_BY_DATA")
         .otherwise("SUSPECT")
     )
-    if "abroad_now" not in profile.columns:
-        df = df.withColumn("abroad_now", F.lit(False))
     return df.select(
         "person_ref", "region", status.alias("status"), F.round("p_alive", 3).cast("decimal(4,3)").alias("p_alive"),
         "last_strong_signal", F.col("last_strong_source").alias("last_signal_source"),

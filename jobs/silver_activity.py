@@ -16,6 +16,7 @@ from lakehouse import bronze
 from lakehouse.standardise import (
     bad_date,
     clean,
+    malformed_reason,
     map_code,
     parse_date,
     parse_decimal,
@@ -31,9 +32,6 @@ SETL_RAW = ["setl_id", "mdtrt_id", "psn_no", "certno", "insutype", "med_type", "
 TXN_RAW = ["acct_no", "txn_time", "txn_type", "channel", "amount_fen", "balance_fen", "branch_code"]
 TAP_RAW = ["card_no", "tap_time", "line_id", "stop_id", "device_id", "fare_cents"]
 
-
-def _malformed() -> F.Column:
-    return F.when(F.col("_malformed").isNotNull(), F.concat(F.lit("MALFORMED:"), F.col("_malformed")))
 
 
 def medical_keys(psn_insu: DataFrame, key: bytes) -> DataFrame:
@@ -62,7 +60,7 @@ def standardise_settlements(setl: DataFrame, keys: DataFrame, key: bytes) -> Dat
     )
     return with_reasons(
         df,
-        _malformed(),
+        malformed_reason(),
         reason_when(F.col("setl_id_c").isNull(), "MISSING:setl_id"),
         F.when(F.col("person_ref").isNull(),
                F.concat(F.lit("UNKNOWN_PERSON:"), F.coalesce(F.col("certno_reason"), F.lit("PSN_NO_UNRESOLVED")))),
@@ -122,7 +120,7 @@ def standardise_txns(txn: DataFrame, owners: DataFrame) -> DataFrame:
     )
     return with_reasons(
         df,
-        _malformed(),
+        malformed_reason(),
         reason_when(F.col("_acct").isNotNull() & F.col("_owner").isNull(), "UNKNOWN_ACCOUNT"),
         reason_when(at.isNull(), "BAD_TIMESTAMP:txn_time"),
         unmapped(F.col("txn_type"), F.col("txn_type_c"), "txn_type"),
@@ -167,7 +165,7 @@ def standardise_taps(taps: DataFrame, holders: DataFrame) -> DataFrame:
     df = df.withColumn("tap_at", at).withColumn("fare", (clean(F.col("fare_cents")).try_cast("int") / 100).cast("decimal(10,2)"))
     return with_reasons(
         df,
-        _malformed(),
+        malformed_reason(),
         reason_when(F.col("_card").isNull(), "MISSING:card_no"),
         reason_when(at.isNull(), "BAD_TIMESTAMP:tap_time"),
     )

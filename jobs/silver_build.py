@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -48,6 +49,13 @@ class SilverWriter:
     def dedup(self, name: str, df: DataFrame) -> None:
         self.deduplicated.append(df.withColumn("silver_table", F.lit(name)))
 
+    def events(self, name: str, standardised: DataFrame, raw_columns: list[str],
+               collapse: Callable[[DataFrame], tuple[DataFrame, DataFrame]]) -> None:
+        """Quarantine, de-duplicate (`collapse` → kept rows, de-duplicated rows) and write one table."""
+        kept, dedup = collapse(self.split(name, standardised, raw_columns))
+        self.dedup(name, dedup)
+        self.table(name, kept)
+
     def finish(self) -> None:
         q = self.quarantine[0]
         for other in self.quarantine[1:]:
@@ -78,18 +86,12 @@ def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, int]:
     w.table("person", silver_identity.conformed_person(identity, pension_person, lake.read(spark, env, "silver.hukou_person")))
 
     ic80 = bronze.loaded(spark, env, "pension__ic80_payment", run_date)
-    payments = w.split("pension_payment", silver_pension.standardise_payments(ic80, pension_person),
-                       silver_pension.PAYMENT_RAW)
-    kept, dedup = silver_pension.one_payment_per_scheme_month(payments)
-    w.dedup("pension_payment", dedup)
-    w.table("pension_payment", kept)
+    w.events("pension_payment", silver_pension.standardise_payments(ic80, pension_person),
+             silver_pension.PAYMENT_RAW, silver_pension.one_payment_per_scheme_month)
 
     ac43 = bronze.loaded(spark, env, "pension__ac43_contribution", run_date)
-    contrib = w.split("contribution", silver_pension.standardise_contributions(ac43, pension_person),
-                      silver_pension.CONTRIBUTION_RAW)
-    kept, dedup = silver_pension.contributions(contrib)
-    w.dedup("contribution", dedup)
-    w.table("contribution", kept)
+    w.events("contribution", silver_pension.standardise_contributions(ac43, pension_person),
+             silver_pension.CONTRIBUTION_RAW, silver_pension.contributions)
 
     hkzx = w.split("hkzx", silver_death.standardise_hkzx(
         bronze.loaded(spark, env, "public_security__hkzx", run_date), key), silver_death.HKZX_RAW)
@@ -108,23 +110,14 @@ def _activity(spark: SparkSession, env: Env, run_date: dt.date, key: bytes, w: S
     """Medical settlements, bank transactions and transit taps."""
     a = silver_activity
     keys = a.medical_keys(bronze.loaded(spark, env, "medical__psn_insu", run_date), key)
-    records = w.split("medical_settlement", a.standardise_settlements(
-        bronze.loaded(spark, env, "medical__setl", run_date), keys, key), a.SETL_RAW)
-    kept, dedup = a.settlements(records)
-    w.dedup("medical_settlement", dedup)
-    w.table("medical_settlement", kept)
+    w.events("medical_settlement", a.standardise_settlements(
+        bronze.loaded(spark, env, "medical__setl", run_date), keys, key), a.SETL_RAW, a.settlements)
 
     owners = a.account_owners(bronze.loaded(spark, env, "bank__acct", run_date), key)
-    txns = w.split("bank_txn", a.standardise_txns(bronze.loaded(spark, env, "bank__txn", run_date), owners),
-                   a.TXN_RAW)
-    kept, dedup = a.bank_txns(txns)
-    w.dedup("bank_txn", dedup)
-    w.table("bank_txn", kept)
+    w.events("bank_txn", a.standardise_txns(bronze.loaded(spark, env, "bank__txn", run_date), owners),
+             a.TXN_RAW, a.bank_txns)
 
     holders = a.card_holders(bronze.loaded(spark, env, "transit__card_holder", run_date), key)
     w.table("card_registry", holders)
-    taps = w.split("transit_tap", a.standardise_taps(bronze.loaded(spark, env, "transit__taps", run_date), holders),
-                   a.TAP_RAW)
-    kept, dedup = a.transit_taps(taps)
-    w.dedup("transit_tap", dedup)
-    w.table("transit_tap", kept)
+    w.events("transit_tap", a.standardise_taps(bronze.loaded(spark, env, "transit__taps", run_date), holders),
+             a.TAP_RAW, a.transit_taps)

@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.standardise import (
     bad_date,
+    malformed_reason,
     map_code,
     parse_date,
     reason_when,
@@ -23,9 +24,6 @@ from lakehouse.standardise import (
 HKZX_RAW = ["GMSFHM", "XM", "ZXRQ", "ZXYYDM", "SWRQ"]
 HUOHUA_RAW = ["姓名", "身份证号", "性别", "死亡日期", "火化日期", "殡仪馆"]
 
-
-def _malformed(df: DataFrame):  # type: ignore[no-untyped-def]
-    return F.when(F.col("_malformed").isNotNull(), F.concat(F.lit("MALFORMED:"), F.col("_malformed")))
 
 
 def standardise_hkzx(hkzx: DataFrame, key: bytes) -> DataFrame:
@@ -40,7 +38,7 @@ def standardise_hkzx(hkzx: DataFrame, key: bytes) -> DataFrame:
     is_death = F.col("cancel_reason") == "DEATH"
     return with_reasons(
         df,
-        _malformed(df),
+        malformed_reason(),
         F.col("certno_reason"),
         unmapped(F.col("ZXYYDM"), F.col("cancel_reason"), "cancel_reason"),
         bad_date(F.col("ZXRQ"), cancelled, "ZXRQ", required=True),
@@ -57,7 +55,7 @@ def standardise_huohua(huohua: DataFrame, key: bytes) -> DataFrame:
     df = df.withColumn("death_date", died).withColumn("cremated_on", cremated)
     return with_reasons(
         df,
-        _malformed(df),
+        malformed_reason(),
         F.col("certno_reason"),
         bad_date(F.col("死亡日期"), died, "死亡日期", required=True),
         bad_date(F.col("火化日期"), cremated, "火化日期"),

@@ -21,6 +21,7 @@ from lakehouse.standardise import (
     clean,
     id_birth_date,
     id_sex,
+    malformed_reason,
     map_code,
     parse_date,
     reason_when,
@@ -84,7 +85,7 @@ def pension_person(ac01: DataFrame, key: bytes) -> DataFrame:
     )
     return with_reasons(
         df,
-        F.when(F.col("_malformed").isNotNull(), F.concat(F.lit("MALFORMED:"), F.col("_malformed"))),
+        malformed_reason(),
         F.col("certno_reason"),
         reason_when(F.col("aac001").isNull(), "MISSING:AAC001"),
         unmapped(F.col("AAC084"), F.col("retired"), "retired_flag"),
@@ -114,7 +115,7 @@ def hukou_person(czrk: DataFrame, key: bytes) -> DataFrame:
     )
     return with_reasons(
         df,
-        F.when(F.col("_malformed").isNotNull(), F.concat(F.lit("MALFORMED:"), F.col("_malformed"))),
+        malformed_reason(),
         F.col("certno_reason"),
         unmapped(F.col("HKZT"), F.col("hukou_status"), "hukou_status"),
         unmapped(F.col("XBDM"), F.col("source_sex"), "sex"),

@@ -8,13 +8,14 @@ counted as documented de-duplications.
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from lakehouse import bronze
 from lakehouse.standardise import (
     bad_date,
     clean,
+    malformed_reason,
     map_code,
     parse_date,
     parse_decimal,
@@ -31,10 +32,24 @@ PAYMENT_COLUMNS = [
 ]
 
 
+def link_aac001(df: DataFrame, pension_keys: DataFrame) -> DataFrame:
+    """Add person_ref through the pension 个人编号 (AAC001) of silver.pension_person."""
+    keys = pension_keys.select(F.col("aac001").alias("_aac001"), F.col("person_ref"))
+    return df.withColumn("_aac001", clean(F.col("AAC001"))).join(keys, "_aac001", "left")
+
+
+def aac001_reasons() -> list[Column]:
+    """Quarantine reasons of a pension event: malformed, no AAC001, or an AAC001 of no known person."""
+    return [
+        malformed_reason(),
+        reason_when(F.col("_aac001").isNotNull() & F.col("person_ref").isNull(), "UNKNOWN_PERSON:AAC001"),
+        reason_when(F.col("_aac001").isNull(), "MISSING:AAC001"),
+    ]
+
+
 def standardise_payments(ic80: DataFrame, pension_keys: DataFrame) -> DataFrame:
     """Typed, code-standardised payments linked to person_ref through AAC001; `_reasons` for quarantine."""
-    keys = pension_keys.select(F.col("aac001").alias("_aac001"), F.col("person_ref"))
-    df = ic80.withColumn("_aac001", clean(F.col("AAC001"))).join(keys, "_aac001", "left")
+    df = link_aac001(ic80, pension_keys)
     month, paid_on, amount = parse_month(F.col("AAE002")), parse_date(F.col("AAE036"), ("yyyyMMdd",)), parse_decimal(F.col("AAE019"))
     df = (
         df.withColumn("scheme", map_code(F.col("AAE140"), "scheme", "pension"))
@@ -47,9 +62,7 @@ def standardise_payments(ic80: DataFrame, pension_keys: DataFrame) -> DataFrame:
     )
     return with_reasons(
         df,
-        F.when(F.col("_malformed").isNotNull(), F.concat(F.lit("MALFORMED:"), F.col("_malformed"))),
-        reason_when(F.col("_aac001").isNotNull() & F.col("person_ref").isNull(), "UNKNOWN_PERSON:AAC001"),
-        reason_when(F.col("_aac001").isNull(), "MISSING:AAC001"),
+        *aac001_reasons(),
         unmapped(F.col("AAE140"), F.col("scheme"), "scheme"),
         unmapped(F.col("AAE117"), F.col("status"), "payment_status"),
         reason_when(month.isNull(), "BAD_MONTH:AAE002"),
@@ -88,8 +101,7 @@ CONTRIBUTION_COLUMNS = [
 
 def standardise_contributions(ac43: DataFrame, pension_keys: DataFrame) -> DataFrame:
     """Typed contributions linked to person_ref through AAC001; `_reasons` for quarantine."""
-    keys = pension_keys.select(F.col("aac001").alias("_aac001"), F.col("person_ref"))
-    df = ac43.withColumn("_aac001", clean(F.col("AAC001"))).join(keys, "_aac001", "left")
+    df = link_aac001(ac43, pension_keys)
     month, received = parse_month(F.col("AAE002")), parse_date(F.col("AAE036"), ("yyyyMMdd",))
     base, employer, personal = (parse_decimal(F.col(c)) for c in ("AAE180", "AAE020", "AAE022"))
     df = (
@@ -102,9 +114,7 @@ def standardise_contributions(ac43: DataFrame, pension_keys: DataFrame) -> DataF
     )
     return with_reasons(
         df,
-        F.when(F.col("_malformed").isNotNull(), F.concat(F.lit("MALFORMED:"), F.col("_malformed"))),
-        reason_when(F.col("_aac001").isNotNull() & F.col("person_ref").isNull(), "UNKNOWN_PERSON:AAC001"),
-        reason_when(F.col("_aac001").isNull(), "MISSING:AAC001"),
+        *aac001_reasons(),
         unmapped(F.col("AAE140"), F.col("scheme"), "scheme"),
         reason_when(month.isNull(), "BAD_MONTH:AAE002"),
         bad_date(F.col("AAE036"), received, "AAE036"),

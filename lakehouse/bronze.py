@@ -13,7 +13,6 @@ from lakehouse.config import Env
 from lakehouse.sources import FileSpec, load_sources
 
 DELIVERIES = "ops.deliveries"
-LINEAGE = ["_source", "_extract_date", "_sequence", "_file", "_row", "_extra", "_malformed", "_raw"]
 
 
 def file_spec(bronze_table: str) -> FileSpec:

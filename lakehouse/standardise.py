@@ -7,7 +7,6 @@ which `split_quarantine` turns into a quarantine row.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from functools import cache
 
@@ -134,14 +133,9 @@ def split_quarantine(df: DataFrame, table: str, raw_columns: list[str]) -> tuple
     return good, bad
 
 
-def months_between_dates(later: Column, earlier: Column) -> Column:
-    """Whole calendar months from `earlier`'s month to `later`'s month."""
-    return (F.year(later) - F.year(earlier)) * 12 + (F.month(later) - F.month(earlier))
-
-
-def as_of(run_date: dt.date) -> Column:
-    """Literal of the run date for filters."""
-    return F.lit(run_date)
+def malformed_reason() -> Column:
+    """Reason MALFORMED:<why> for a record the reader could not split into fields."""
+    return F.when(F.col("_malformed").isNotNull(), F.concat(F.lit("MALFORMED:"), F.col("_malformed")))
 
 
 def with_person(df: DataFrame, raw_certno: str, key: bytes, prefix: str = "") -> DataFrame:
