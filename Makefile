@@ -9,6 +9,8 @@ DAYS ?= 5
 SEED ?= 7
 SCALE ?= 20000x30
 PYTEST_ARGS ?=
+# this clone's code first, whatever clone the shared cached venv was last pointed at
+export PYTHONPATH := $(CURDIR)
 
 .PHONY: help setup setup-python setup-jars setup-trino setup-superset setup-system secrets \
         run test test-all lint bench trino superset airflow stop lock clean

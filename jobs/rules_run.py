@@ -13,7 +13,7 @@ import logging
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.rules import load_rules
+from jobs.rules import LakeInputs, load_rules
 from lakehouse import lake
 from lakehouse.config import Env, load_conf
 from lakehouse.spark import get_spark
@@ -98,8 +98,7 @@ def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, int]:
     profile = lake.read(spark, env, "gold.person_profile")
     scores = lake.read(spark, env, "gold.survival_score")
     lake.overwrite(certification(profile, scores, run_date), env, "gold.certification")
-    inputs = {n: lake.read(spark, env, f"silver.{n}") for n in (
-        "person", "pension_payment", "death_event", "emigration_event")}
+    inputs = LakeInputs(lambda table: lake.read(spark, env, table))
     inputs["certification"] = lake.read(spark, env, "gold.certification")
     hits = tonight_hits(inputs, run_date).withColumn("run_date", F.lit(run_date))
     lake.replace_where(hits, env, "gold.risk_clue_history", f"run_date = DATE'{run_date}'", partition_by=["run_date"])

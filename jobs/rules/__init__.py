@@ -8,6 +8,7 @@ optionally score. Codes, labels and parameters come from conf/rules.yaml.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,20 @@ def load_rules() -> list[Rule]:
              body.get("params", {}))
         for code, body in sorted(raw.items())
     ]
+
+
+class LakeInputs(dict):
+    """Rule inputs by name, read on first use: `inputs["pension_payment"]` is `silver.pension_payment`;
+    names with a layer (`gold.certification`) are read as given."""
+
+    def __init__(self, read: Callable[[str], DataFrame]) -> None:
+        super().__init__()
+        self._read = read
+
+    def __missing__(self, name: str) -> DataFrame:
+        df = self._read(name if "." in name else f"silver.{name}")
+        self[name] = df
+        return df
 
 
 def source_labels() -> dict[str, str]:
