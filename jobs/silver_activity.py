@@ -144,19 +144,6 @@ def bank_txns(records: DataFrame) -> tuple[DataFrame, DataFrame]:
     return out, dedup
 
 
-def card_holders(card_holder: DataFrame, key: bytes) -> DataFrame:
-    """Latest holder per card: card_no, person_ref (null when anonymous), card type and status."""
-    df = with_person(card_holder.where(F.col("_malformed").isNull()), "holder_certno", key)
-    w = Window.partitionBy("_card").orderBy(F.col("_extract_date").desc())
-    return (
-        df.withColumn("_card", clean(F.col("card_no"))).withColumn("_n", F.row_number().over(w)).where("_n = 1")
-        .select(F.col("_card").alias("card_no"), "person_ref",
-                map_code(F.col("card_type"), "card_type", "transit").alias("card_type"),
-                map_code(F.col("status"), "card_status", "transit").alias("card_status"),
-                parse_date(F.col("issue_date")).alias("issued_on"))
-    )
-
-
 def standardise_taps(taps: DataFrame, holders: DataFrame) -> DataFrame:
     """Taps typed and linked through the card holder registry."""
     h = holders.select(F.col("card_no").alias("_card"), F.col("person_ref"), "card_type")

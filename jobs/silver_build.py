@@ -15,7 +15,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import silver_activity, silver_death, silver_identity, silver_pension
-from lakehouse import bronze, lake
+from jobs import silver_registry as reg
+from lakehouse import bronze, history, lake
 from lakehouse.config import Env
 from lakehouse.secrets import pseudonym_key
 from lakehouse.spark import get_spark
@@ -56,6 +57,18 @@ class SilverWriter:
         self.dedup(name, dedup)
         self.table(name, kept)
 
+    def registry(self, spec: reg.Registry, standardised: DataFrame) -> DataFrame:
+        """Quarantine, date every snapshot into `silver.<name>_history` and return it as written."""
+        deliveries = (lake.read(self.spark, self.env, bronze.DELIVERIES) if lake.exists(self.env, bronze.DELIVERIES)
+                      else self.spark.createDataFrame([], history.DELIVERY_COLUMNS))
+        good = self.split(spec.home, history.tag_snapshots(standardised, deliveries), list(spec.raw))
+        snapshots = history.snapshot_dates(deliveries, spec.source, spec.pattern, self.run_date)
+        hist, dedup = history.build_history(spec.final(good), spec.key, spec.state, snapshots)
+        self.dedup(spec.home, dedup)
+        lineage = history.LINEAGE
+        self.table(spec.home, hist.select(*spec.columns, history.VALID_FROM, history.VALID_TO, *lineage))
+        return lake.read(self.spark, self.env, f"silver.{spec.home}")
+
     def finish(self) -> None:
         q = self.quarantine[0]
         for other in self.quarantine[1:]:
@@ -77,9 +90,9 @@ def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, int]:
 
     ident = silver_identity.build(spark, env, run_date, key)
     w.table("identity", ident["identity"], layer="restricted")
-    pension_person = w.split("pension_person", ident["pension_person"], silver_identity.AC01_RAW)
+    pension_person = history.as_of(w.registry(reg.PENSION_PERSON, ident["pension_person"]), run_date)
     w.table("pension_person", pension_person.select(*silver_identity.PENSION_PERSON_COLUMNS))
-    hukou = w.split("hukou_person", ident["hukou_person"], silver_identity.CZRK_RAW)
+    hukou = history.as_of(w.registry(reg.HUKOU_PERSON, ident["hukou_person"]), run_date)
     w.table("hukou_person", hukou.select(*silver_identity.HUKOU_PERSON_COLUMNS))
     identity = lake.read(spark, env, "restricted.identity")
     pension_person = lake.read(spark, env, "silver.pension_person")
@@ -100,6 +113,7 @@ def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, int]:
     w.table("death_event", silver_death.death_events(hkzx, huohua))
     w.table("emigration_event", silver_death.emigration_events(hkzx))
     _activity(spark, env, run_date, key, w)
+    _registries(spark, env, run_date, key, w)
     w.finish()
     for name, n in sorted(w.counts.items()):
         log.info("%-28s %9d rows", name, n)
@@ -117,7 +131,18 @@ def _activity(spark: SparkSession, env: Env, run_date: dt.date, key: bytes, w: S
     w.events("bank_txn", a.standardise_txns(bronze.loaded(spark, env, "bank__txn", run_date), owners),
              a.TXN_RAW, a.bank_txns)
 
-    holders = a.card_holders(bronze.loaded(spark, env, "transit__card_holder", run_date), key)
-    w.table("card_registry", holders)
+    cards = w.registry(reg.CARD_REGISTRY, reg.standardise_cards(
+        bronze.loaded(spark, env, "transit__card_holder", run_date), key))
+    w.table("card_registry", history.as_of(cards, run_date).select(*reg.CARD_REGISTRY_COLUMNS))
+    # taps link through a card's latest holder even when the card left the registry since
+    holders = history.latest(cards, reg.CARD_REGISTRY.key).select(*reg.CARD_REGISTRY_COLUMNS)
     w.events("transit_tap", a.standardise_taps(bronze.loaded(spark, env, "transit__taps", run_date), holders),
              a.TAP_RAW, a.transit_taps)
+
+
+def _registries(spark: SparkSession, env: Env, run_date: dt.date, key: bytes, w: SilverWriter) -> None:
+    """Bank accounts, medical insured persons and the 低保 roll: history and state as of the run date."""
+    for spec, standardise in ((reg.BANK_ACCOUNT, reg.standardise_accounts),
+                              (reg.MEDICAL_INSURED, reg.standardise_insured), (reg.DIBAO, reg.standardise_dibao)):
+        hist = w.registry(spec, standardise(bronze.loaded(spark, env, spec.bronze_table, run_date), key))
+        w.table(spec.name, history.as_of(hist, run_date).select(*spec.columns, history.VALID_FROM))

@@ -3,8 +3,10 @@
 Outputs
 - `restricted.identity` — one row per person_ref: raw normalised 身份证号 and name (PII).
 - `silver.person` — one row per person_ref: sex, birth date, region, 户籍 status; no PII.
-- `silver.pension_person` — one row per pension 个人编号 (AAC001) of the latest ac01 snapshot.
-- `silver.hukou_person` — one row per person_ref of the latest 户籍 (czrk) snapshot.
+- `silver.pension_person` — one row per pension 个人编号 (AAC001) of the latest ac01 snapshot
+  (as of the run date, from `silver.pension_person_history`, see silver_registry).
+- `silver.hukou_person` — one row per person_ref of the latest 户籍 (czrk) snapshot
+  (as of the run date, from `silver.hukou_person_history`).
 """
 
 from __future__ import annotations
@@ -70,8 +72,8 @@ def build_identity(candidates: DataFrame) -> DataFrame:
 
 
 def pension_person(ac01: DataFrame, key: bytes) -> DataFrame:
-    """Latest ac01 snapshot standardised; `_reasons` marks rows for quarantine."""
-    df = with_person(bronze.latest_snapshot(ac01), "AAC002", key)
+    """Every ac01 snapshot standardised; `_reasons` marks rows for quarantine."""
+    df = with_person(ac01, "AAC002", key)
     retire = parse_date(F.col("AIC162"), ("yyyyMMdd",))
     birth = parse_date(F.col("AAC006"), ("yyyyMMdd",))
     df = (
@@ -104,8 +106,8 @@ PENSION_PERSON_COLUMNS = [
 
 
 def hukou_person(czrk: DataFrame, key: bytes) -> DataFrame:
-    """Latest 户籍 snapshot standardised."""
-    df = with_person(bronze.latest_snapshot(czrk), "GMSFHM", key)
+    """Every 户籍 snapshot standardised."""
+    df = with_person(czrk, "GMSFHM", key)
     birth = parse_date(F.col("CSRQ"))
     df = (
         df.withColumn("hukou_region", clean(F.col("HJDZ_XZQHDM")))
