@@ -160,3 +160,31 @@ def test_rerunning_a_date_reproduces_identical_exports(nightly_lake) -> None:  #
     after = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert after == before
     assert not list(folder.parent.glob(".*staging*")), "no staging folder left behind"
+
+
+def test_hukou_cancellations_are_dated_from_the_snapshots(nightly_lake, pseudonym_key) -> None:  # type: ignore[no-untyped-def]
+    """户口状态 history against the truth: a cancelled 户口 shows CANCELLED from the first snapshot
+    on or after the cancellation, and never before it (SOURCES.md registries, issue 3)."""
+    from lakehouse import history
+
+    env, spark = nightly_lake.env, nightly_lake.spark
+    hist = lake.read(spark, env, "silver.hukou_person_history")
+    last = hist.agg(F.max("valid_from")).first()[0]
+    cancelled = hist.where("hukou_status = 'CANCELLED'").groupBy("person_ref").agg(F.min("valid_from").alias("since"))
+    since = {r.person_ref: r.since for r in cancelled.collect()}
+    known = {r.person_ref for r in hist.select("person_ref").distinct().collect()}
+    checked = 0
+    for p in truth_rows(nightly_lake.city, "persons.csv"):
+        ref = person_ref(p["certno"], pseudonym_key)
+        if not p["hukou_region"] or not p["cancelled_on"] or ref not in known:
+            continue
+        day = dt.date.fromisoformat(p["cancelled_on"])
+        if day > last or p["death_date"]:
+            continue
+        assert ref in since and since[ref] >= day, p["certno"][-4:]
+        before = history.as_of(hist, day - dt.timedelta(days=1)).where(F.col("person_ref") == ref).collect()
+        assert all(r.hukou_status == "NORMAL" for r in before)
+        checked += 1
+    assert checked > 0
+    current = {r.person_ref: r.hukou_status for r in lake.read(spark, env, "silver.hukou_person").collect()}
+    assert all(current.get(ref) == "CANCELLED" for ref in since if ref in current)
