@@ -79,8 +79,10 @@ def with_lifecycle(history: DataFrame, dispositions: DataFrame | None, run_date:
             F.max("verified_on").alias("closed_on"))
         tonight = tonight.join(closed, "clue_id", "left").where(
             F.col("closed_on").isNull() | (F.col("evidence_date") > F.col("closed_on")))
+        # a night after the closure counts only if it was shown: its evidence is newer than the closure
         past = past.join(closed, "clue_id", "left").where(
-            F.col("closed_on").isNull() | (F.col("run_date") > F.col("closed_on")))
+            F.col("closed_on").isNull() | ((F.col("run_date") > F.col("closed_on"))
+                                           & (F.col("evidence_date") > F.col("closed_on"))))
     else:
         tonight = tonight.withColumn("closed_on", F.lit(None).cast("date"))
     # first_seen: the first night the clue appeared since its last closure

@@ -28,6 +28,7 @@ class Step:
 NIGHTLY_STEPS: tuple[Step, ...] = (
     Step("ingest", "接入 bronze", "jobs.bronze_ingest:run"),
     Step("silver", "标准化 silver", "jobs.silver_build:run"),
+    Step("feedback", "核查反馈", "jobs.feedback:run"),  # before the gate (suite) and rules (closes clues)
     Step("quality_gate", "质量闸门", "jobs.quality_gate:run"),
     Step("gold", "汇总 gold", "jobs.gold_build:run"),
     Step("score", "模型评分", "models.survival.score:run"),

@@ -22,7 +22,7 @@ def mini_lake(tmp_path_factory, spark):  # type: ignore[no-untyped-def]
     dates = mini.write_mini_landing(root / "landing")
     env = make_env(root, landing=root / "landing")
     for day in dates:
-        for step in ("ingest", "silver", "quality_gate", "gold"):
+        for step in ("ingest", "silver", "feedback", "quality_gate", "gold"):
             run_step(step, day, env, f"mini__{day}")
     return env, spark, dates
 

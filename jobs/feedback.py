@@ -1,0 +1,186 @@
+"""核查反馈: community verification dispositions into the lake (OUTPUTS.md, conf/feedback.yaml).
+
+Every `<landing>/feedback/<date>/disposition.csv` with date <= run date is read again each run
+(full recompute, so re-running a date gives the same tables):
+
+- `silver.clue_disposition` — one row per valid disposition record, verifier masked, with the
+  clue's person_ref/rule_code and `training_label` (CONFIRMED → RISK_CONFIRMED, ALIVE_VERIFIED →
+  ALIVE) for the next training run. jobs/rules_run.py closes dispositioned clues from it.
+- `restricted.clue_disposition` — the same records with the verifier's name and the free-text note.
+- `quarantine.records` (silver_table `clue_disposition`) — records with an unknown result, a bad
+  or future date, an unknown clue_id, a malformed line, or from an unreadable file; never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from lakehouse import lake
+from lakehouse.config import Env, load_conf
+from lakehouse.errors import CorruptDelivery
+from lakehouse.identity import mask_name
+from lakehouse.landing.delivery import MANIFEST, load_delivery, read_manifest
+from lakehouse.landing.readers import Unreadable, read_file
+from lakehouse.sources import FileSpec, SourceSpec
+from lakehouse.spark import get_spark
+from lakehouse.standardise import (
+    bad_date,
+    clean,
+    malformed_reason,
+    parse_date,
+    reason_when,
+    split_quarantine,
+    with_reasons,
+)
+
+log = logging.getLogger(__name__)
+TABLE = "clue_disposition"
+RAW_SCHEMA = T.StructType(
+    [T.StructField(c, T.StringType()) for c in ("clue_id", "result", "verified_on", "verifier", "note")]
+    + [T.StructField("_malformed", T.StringType()), T.StructField("_raw", T.StringType()),
+       T.StructField("_source", T.StringType()), T.StructField("_extract_date", T.DateType()),
+       T.StructField("_file", T.StringType()), T.StructField("_row", T.LongType())]
+)
+SILVER_COLUMNS = ["clue_id", "person_ref", "rule_code", "result", "verified_on", "verifier_masked", "training_label",
+                  "_source", "_extract_date", "_file", "_row"]
+
+
+@cache
+def conf() -> dict[str, Any]:
+    """conf/feedback.yaml."""
+    return load_conf("feedback.yaml")
+
+
+def feedback_spec() -> SourceSpec:
+    """The feedback delivery as a source spec, so manifests and CSV parsing work as for any source."""
+    c = conf()
+    spec = FileSpec(source=c["folder"], pattern=c["file"], table=TABLE, kind="events", format="csv",
+                    encoding=c["encoding"], delimiter=",", columns=tuple(c["columns"]))
+    return SourceSpec(name=c["folder"], label="核查反馈", files=(spec,))
+
+
+def _records(folder: Path, day: dt.date) -> list[tuple]:
+    """Raw rows of one date's disposition file; an unreadable file is one row carrying its reason."""
+    source = feedback_spec()
+    name = conf()["file"]
+    try:
+        if (folder / MANIFEST).is_file():
+            parsed = [lf.parsed for lf in load_delivery(read_manifest(source.name, folder), source).files]
+        elif (folder / name).is_file():
+            parsed = [read_file((folder / name).read_bytes(), source.files[0])]
+        else:
+            return []
+    except (CorruptDelivery, Unreadable) as exc:
+        # the whole file is held back, visibly: one quarantine row naming the file and why
+        log.error("feedback %s/%s unreadable: %s", day, name, exc)
+        return [(None, None, None, None, None, f"UNREADABLE_FILE {exc}", f"{source.name}/{day}/{name}",
+                 source.name, day, name, 0)]
+    return [
+        (r.values.get("clue_id"), r.values.get("result"), r.values.get("verified_on"), r.values.get("verifier"),
+         r.values.get("note"), r.malformed, r.raw, source.name, day, name, r.row)
+        for p in parsed for r in p.records
+    ]
+
+
+def delivered(spark: SparkSession, landing: Path, run_date: dt.date) -> DataFrame:
+    """Every delivered disposition record with date folder <= run_date, as raw strings with lineage."""
+    root = landing / conf()["folder"]
+    rows: list[tuple] = []
+    for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else []:
+        try:
+            day = dt.date.fromisoformat(folder.name)
+        except ValueError:
+            log.warning("ignoring %s: folder name is not a date", folder)
+            continue
+        if day <= run_date:
+            rows.extend(_records(folder, day))
+    return spark.createDataFrame(rows, RAW_SCHEMA)
+
+
+@F.udf(T.StringType())
+def _mask(name: str | None) -> str | None:
+    return mask_name(name) if name else None
+
+
+def training_label(result: Column) -> Column:
+    """The label a result gives the next training run (conf/feedback.yaml), null for none."""
+    labels = {k: v["training_label"] for k, v in conf()["results"].items() if v.get("training_label")}
+    return F.try_element_at(F.create_map(*[F.lit(x) for kv in sorted(labels.items()) for x in kv]), result)
+
+
+def standardise(raw: DataFrame, clues: DataFrame) -> DataFrame:
+    """Typed dispositions joined to the clue they close; `_reasons` for quarantine.
+
+    `clues`: clue_id, person_ref, rule_code of every clue the lake has raised.
+    """
+    verified = parse_date(F.col("verified_on"))
+    results = sorted(conf()["results"])
+    df = (
+        raw.withColumn("_clue", F.lower(clean(F.col("clue_id"))))
+        .withColumn("_result", F.upper(clean(F.col("result"))))
+        .withColumn("_verified_on", verified)
+        .join(clues.select(F.col("clue_id").alias("_clue"), "person_ref", "rule_code"), "_clue", "left")
+    )
+    return with_reasons(
+        df,
+        malformed_reason(),
+        reason_when(F.col("_clue").isNull(), "MISSING:clue_id"),
+        reason_when(F.col("_clue").isNotNull() & F.col("person_ref").isNull(), "UNKNOWN_CLUE_ID"),
+        F.when(~F.coalesce(F.col("_result"), F.lit("")).isin(*results),
+               F.concat(F.lit("UNKNOWN_RESULT:"), F.coalesce(F.col("_result"), F.lit("")))),
+        bad_date(F.col("verified_on"), verified, "verified_on", required=True),
+        reason_when(verified > F.col("_extract_date"), "FUTURE_DATE:verified_on"),
+    )
+
+
+def silver_rows(good: DataFrame) -> DataFrame:
+    """silver.clue_disposition from the records without reasons."""
+    return good.select(
+        F.col("_clue").alias("clue_id"), "person_ref", "rule_code", F.col("_result").alias("result"),
+        F.col("_verified_on").alias("verified_on"), _mask(clean(F.col("verifier"))).alias("verifier_masked"),
+        training_label(F.col("_result")).alias("training_label"), "_source", "_extract_date", "_file", "_row",
+    )
+
+
+def known_clues(spark: SparkSession, env: Env, run_date: dt.date) -> DataFrame:
+    """Every clue raised up to the run date (a disposition can only close a clue that was listed)."""
+    if not lake.exists(env, "gold.risk_clue_history"):
+        return spark.createDataFrame([], "clue_id string, person_ref string, rule_code string")
+    return (lake.read(spark, env, "gold.risk_clue_history").where(F.col("run_date") <= F.lit(run_date))
+            .select("clue_id", "person_ref", "rule_code").distinct())
+
+
+def training_labels(dispositions: DataFrame, as_of: dt.date) -> DataFrame:
+    """Labels for a training run as of `as_of`: the latest labelled disposition per clue."""
+    latest = dispositions.where(F.col("verified_on") <= F.lit(as_of)).groupBy("clue_id").agg(
+        F.max_by(F.struct("training_label", "verified_on"), F.struct("verified_on", "_extract_date", "_row"))
+        .alias("_last"))
+    return (dispositions.select("clue_id", "person_ref", "rule_code").distinct().join(latest, "clue_id")
+            .select("clue_id", "person_ref", "rule_code", "_last.training_label", "_last.verified_on")
+            .where(F.col("training_label").isNotNull()))
+
+
+def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, int]:
+    """Load every disposition delivered up to `run_date`; returns counts."""
+    spark = get_spark(env, "feedback")
+    df = standardise(delivered(spark, env.paths.landing, run_date), known_clues(spark, env, run_date)).persist()
+    good, bad = split_quarantine(df, TABLE, ["clue_id", "result", "verified_on", "verifier", "note"])
+    lake.overwrite(silver_rows(good), env, f"silver.{TABLE}")
+    lake.overwrite(good.select(F.col("_clue").alias("clue_id"), clean(F.col("verifier")).alias("verifier"),
+                               clean(F.col("note")).alias("note"), "_source", "_extract_date", "_file", "_row"),
+                   env, f"restricted.{TABLE}")
+    # silver_build rewrites quarantine.records each night; this step owns its own slice of it
+    lake.replace_where(bad.withColumn("run_date", F.lit(run_date)), env, "quarantine.records",
+                       f"silver_table = '{TABLE}'")
+    counts = {"dispositions": lake.read(spark, env, f"silver.{TABLE}").count(), "quarantined": bad.count()}
+    df.unpersist()
+    log.info("feedback %s: %s", run_date, counts)
+    return counts
