@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.window import WindowSpec
 
 SNAPSHOT_DATE = "_snapshot_date"
 LINEAGE = ["_source", "_extract_date", "_file", "_row"]
@@ -71,7 +72,7 @@ def _dedup(rows: DataFrame, reason: str) -> DataFrame:
     return rows.select(*LINEAGE, F.lit(reason).alias("dedup_reason"))
 
 
-def _same_state(state: Sequence[str], window: Window) -> Column:
+def _same_state(state: Sequence[str], window: WindowSpec) -> Column:
     """Null-safe equality of every state column with the previous snapshot's row of the key."""
     if not state:
         return F.lit(True)
