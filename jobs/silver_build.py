@@ -15,6 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import silver_activity, silver_death, silver_identity, silver_pension
+from jobs.reconcile import run as reconcile_silver
 from lakehouse import bronze, lake
 from lakehouse.config import Env
 from lakehouse.secrets import pseudonym_key
@@ -101,6 +102,7 @@ def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, int]:
     w.table("emigration_event", silver_death.emigration_events(hkzx))
     _activity(spark, env, run_date, key, w)
     w.finish()
+    reconcile_silver(spark, env, run_date)  # every bronze record accounted for, else the silver step fails
     for name, n in sorted(w.counts.items()):
         log.info("%-28s %9d rows", name, n)
     return w.counts
