@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 
 from jobs import silver_activity, silver_death, silver_identity, silver_pension
 from jobs import silver_registry as reg
+from jobs.reconcile import run as reconcile_silver
 from lakehouse import bronze, history, lake
 from lakehouse.config import Env
 from lakehouse.secrets import pseudonym_key
@@ -115,6 +116,7 @@ def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, int]:
     _activity(spark, env, run_date, key, w)
     _registries(spark, env, run_date, key, w)
     w.finish()
+    reconcile_silver(spark, env, run_date)  # every bronze record accounted for, else the silver step fails
     for name, n in sorted(w.counts.items()):
         log.info("%-28s %9d rows", name, n)
     return w.counts

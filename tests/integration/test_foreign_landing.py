@@ -95,3 +95,12 @@ def test_rules_on_the_foreign_landing(mini_lake, pseudonym_key, code: str, who: 
     hits = rule.hits(inputs, dates[-1]).collect()
     assert [(h.person_ref, str(h.amount_at_risk)) for h in hits] == [(ref(getattr(mini, who), pseudonym_key), amount)]
     assert hits[0].evidence
+
+
+def test_a_missing_delivery_does_not_stop_the_others_and_its_watermark_stays(mini_lake) -> None:  # type: ignore[no-untyped-def]
+    from jobs.export_nightly import watermarks
+
+    env, spark, dates = mini_lake
+    marks = watermarks(spark, env, dates[1])  # what the night's exports/manifest.json records
+    assert marks["pension"] == dates[1].isoformat()  # delivered that night, loaded
+    assert marks["bank"] == dates[0].isoformat()  # bank sent nothing: its last extract date loaded

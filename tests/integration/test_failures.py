@@ -1,0 +1,91 @@
+"""Failures on the hand-written landing (tests/fixtures/mini_landing.py), cheap enough for every run:
+a silver job dying inside a Spark write leaves every table at a readable, unchanged state and a
+re-run completes; a home table that loses a record fails the silver step by reconciliation."""
+
+from __future__ import annotations
+
+import pytest
+from pyspark.sql import functions as F
+
+from jobs import silver_activity, silver_build
+from jobs.reconcile import ReconciliationFailed
+from lakehouse import lake
+from lakehouse.pipeline import run_step
+from tests.conftest import make_env
+from tests.fixtures import mini_landing as mini
+
+
+@pytest.fixture(scope="module")
+def silver_lake(tmp_path_factory, spark):  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("failures")
+    dates = mini.write_mini_landing(root / "landing")
+    env = make_env(root, landing=root / "landing")
+    for day in dates:
+        for step in ("ingest", "silver"):
+            run_step(step, day, env, f"failures__{day}")
+    return env, spark, dates[-1]
+
+
+def _tables(env) -> list[str]:  # type: ignore[no-untyped-def]
+    return [f"{p.parent.name}.{p.name}" for p in sorted(env.paths.lake.glob("*/*")) if (p / "_delta_log").is_dir()]
+
+
+def _version(spark, env, name: str) -> int:  # type: ignore[no-untyped-def]
+    from delta.tables import DeltaTable
+
+    return int(DeltaTable.forPath(spark, str(lake.table_path(env, name))).history(1).first().version)
+
+
+def _same_as(spark, env, name: str, version: int) -> bool:  # type: ignore[no-untyped-def]
+    old = spark.read.format("delta").option("versionAsOf", version).load(str(lake.table_path(env, name)))
+    now = lake.read(spark, env, name)
+    return now.exceptAll(old).isEmpty() and old.exceptAll(now).isEmpty()
+
+
+def test_a_silver_job_dying_mid_write_leaves_readable_tables_and_a_rerun_completes(silver_lake, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    env, spark, day = silver_lake
+    tables = _tables(env)
+    before = {t: _version(spark, env, t) for t in tables}
+
+    @F.udf("string")
+    def crash_in_task(value: str) -> str:
+        raise RuntimeError("executor lost while writing")
+
+    real_table = silver_build.SilverWriter.table
+
+    def dying_table(self, name, df, layer="silver"):  # type: ignore[no-untyped-def]
+        if name == "bank_txn":  # tables before it in the run are already committed
+            df = df.withColumn("acct_no", crash_in_task(F.col("acct_no")))
+        return real_table(self, name, df, layer)
+
+    monkeypatch.setattr(silver_build.SilverWriter, "table", dying_table)
+    with pytest.raises(Exception, match="executor lost"):
+        run_step("silver", day, env, "failures__dies")
+    monkeypatch.undo()
+
+    assert _version(spark, env, "silver.bank_txn") == before["silver.bank_txn"], "no commit of a half-written table"
+    committed = [t for t in tables if _version(spark, env, t) != before[t]]
+    assert committed and "quarantine.records" not in committed and "ops.reconciliation" not in committed
+    # every table reads whole: untouched ones at their version, recommitted ones with the same rows
+    assert [t for t in committed if not _same_as(spark, env, t, before[t])] == []
+
+    run_step("silver", day, env, "failures__rerun")
+    assert [t for t in tables if not _same_as(spark, env, t, before[t])] == []
+
+
+def test_a_home_table_losing_a_record_fails_the_silver_step(silver_lake, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    env, spark, day = silver_lake
+    honest = silver_activity.bank_txns
+
+    def lossy(records):  # type: ignore[no-untyped-def]
+        kept, dedup = honest(records)
+        return kept.where(F.col("channel") != "COUNTER"), dedup  # the counter withdrawal silently lost
+
+    monkeypatch.setattr(silver_activity, "bank_txns", lossy)
+    with pytest.raises(ReconciliationFailed) as failed:
+        run_step("silver", day, env, "failures__lossy")
+    message = str(failed.value)
+    assert "txn_20260930.txt" in message and "bank__txn → silver.bank_txn" in message and "silver 1 " in message
+    assert "pension/" not in message and "medical/" not in message  # only the offending file is named
+    bad = lake.read(spark, env, "ops.reconciliation").where((F.col("run_date") == F.lit(day)) & ~F.col("balanced"))
+    assert {r.source for r in bad.collect()} == {"bank"}
