@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from lakehouse import lake
@@ -90,6 +90,36 @@ def person_profile(
     return with_labels(df)
 
 
+def abroad(crossings: DataFrame, run_date: dt.date) -> DataFrame:
+    """Per person with crossings up to the run date: `abroad_since` (the exit date when the last
+    crossing is an exit, else null) and `days_abroad_365` (days abroad in the 365 days to the run date).
+
+    A day abroad lies strictly between an exit and the next crossing (exit and entry days count
+    as in the city); an exit with no later crossing lasts through the run date. On one day an
+    exit sorts before an entry (a day trip ends at home).
+    """
+    order = F.when(F.col("direction") == "EXIT", 0).otherwise(1)
+    w = Window.partitionBy("person_ref").orderBy("crossed_on", order)
+    spans = (
+        crossings.where(F.col("crossed_on") <= F.lit(run_date))
+        .withColumn("_next", F.lead("crossed_on").over(w))
+        .withColumn("_last", F.lead(F.lit(1)).over(w).isNull())
+    )
+    lower = F.greatest(F.date_add("crossed_on", 1), F.date_sub(F.lit(run_date), 364))
+    upper = F.least(F.coalesce("_next", F.date_add(F.lit(run_date), 1)), F.date_add(F.lit(run_date), 1))
+    days = F.when(F.col("direction") == "EXIT", F.greatest(F.datediff(upper, lower), F.lit(0))).otherwise(0)
+    return spans.groupBy("person_ref").agg(
+        F.max(F.when(F.col("_last") & (F.col("direction") == "EXIT"), F.col("crossed_on"))).alias("abroad_since"),
+        F.sum(days).cast("int").alias("days_abroad_365"),
+    )
+
+
+def with_abroad(profile: DataFrame, crossings: DataFrame, run_date: dt.date) -> DataFrame:
+    """The profile with `abroad_since` and `days_abroad_365` (0 for a person without crossings)."""
+    return profile.join(abroad(crossings, run_date), "person_ref", "left").withColumn(
+        "days_abroad_365", F.coalesce("days_abroad_365", F.lit(0)))
+
+
 def with_labels(profile: DataFrame) -> DataFrame:
     """标签 from conf/labels.yaml: an array of Chinese labels per person."""
     labels = load_conf("labels.yaml")["labels"]
@@ -139,6 +169,7 @@ def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, int]:
     signals = lake.read(spark, env, "gold.life_signal")
     profile = person_profile(s["person"], s["pension_payment"], s["death_event"], s["emigration_event"],
                              s["medical_settlement"], s["card_registry"], signals, run_date)
+    profile = with_abroad(profile, lake.read(spark, env, "silver.border_crossing"), run_date)
     lake.overwrite(profile, env, "gold.person_profile")
     lake.overwrite(fund_monthly(s["pension_payment"], contributions, s["medical_settlement"], s["person"]),
                    env, "gold.fund_monthly")

@@ -31,7 +31,8 @@ def certification(profile: DataFrame, scores: DataFrame, run_date: dt.date) -> D
     recent_strong = F.col("last_strong_signal") >= window_start
     status = (
         F.when(F.col("death_date").isNotNull(), "DECEASED")
-        .when(F.col("emigrated_on").isNotNull(), "ABROAD")
+        # emigrated, or abroad on the run date by the last border crossing (gold.person_profile)
+        .when(F.col("emigrated_on").isNotNull() | F.col("abroad_since").isNotNull(), "ABROAD")
         .when(recent_strong & (F.col("p_alive") >= float(conf["certify_min_p_alive"])), "CERTIFIED_BY_DATA")
         .otherwise("SUSPECT")
     )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import silver_activity, silver_death, silver_identity, silver_pension
+from jobs import silver_activity, silver_border, silver_death, silver_identity, silver_pension
 from jobs import silver_registry as reg
 from jobs.reconcile import run as reconcile_silver
 from lakehouse import bronze, history, lake
@@ -107,12 +107,18 @@ def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, int]:
     w.events("contribution", silver_pension.standardise_contributions(ac43, pension_person),
              silver_pension.CONTRIBUTION_RAW, silver_pension.contributions)
 
-    hkzx = w.split("hkzx", silver_death.standardise_hkzx(
-        bronze.loaded(spark, env, "public_security__hkzx", run_date), key), silver_death.HKZX_RAW)
-    huohua = w.split("huohua", silver_death.standardise_huohua(
-        bronze.loaded(spark, env, "civil_affairs__huohua", run_date), key), silver_death.HUOHUA_RAW)
+    w.events("hukou_cancellation", silver_death.standardise_hkzx(
+        bronze.loaded(spark, env, "public_security__hkzx", run_date), key), silver_death.HKZX_RAW,
+        silver_death.hukou_cancellations)
+    w.events("cremation", silver_death.standardise_huohua(
+        bronze.loaded(spark, env, "civil_affairs__huohua", run_date), key), silver_death.HUOHUA_RAW,
+        silver_death.cremations)
+    hkzx, huohua = lake.read(spark, env, "silver.hukou_cancellation"), lake.read(spark, env, "silver.cremation")
     w.table("death_event", silver_death.death_events(hkzx, huohua))
     w.table("emigration_event", silver_death.emigration_events(hkzx))
+    w.events("border_crossing", silver_border.standardise_crj(
+        bronze.loaded(spark, env, "public_security__crj", run_date), key), silver_border.CRJ_RAW,
+        silver_border.border_crossings)
     _activity(spark, env, run_date, key, w)
     _registries(spark, env, run_date, key, w)
     w.finish()
