@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import silver_activity, silver_border, silver_death, silver_identity, silver_pension
+from jobs import silver_activity, silver_border, silver_death, silver_identity, silver_pension, silver_pension_registry
 from jobs import silver_registry as reg
 from jobs.reconcile import run as reconcile_silver
 from lakehouse import bronze, history, lake
@@ -106,6 +106,7 @@ def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, int]:
     ac43 = bronze.loaded(spark, env, "pension__ac43_contribution", run_date)
     w.events("contribution", silver_pension.standardise_contributions(ac43, pension_person),
              silver_pension.CONTRIBUTION_RAW, silver_pension.contributions)
+    _pension_registries(spark, env, run_date, w, pension_person)
 
     w.events("hukou_cancellation", silver_death.standardise_hkzx(
         bronze.loaded(spark, env, "public_security__hkzx", run_date), key), silver_death.HKZX_RAW,
@@ -154,3 +155,17 @@ def _registries(spark: SparkSession, env: Env, run_date: dt.date, key: bytes, w:
                               (reg.MEDICAL_INSURED, reg.standardise_insured), (reg.DIBAO, reg.standardise_dibao)):
         hist = w.registry(spec, standardise(bronze.loaded(spark, env, spec.bronze_table, run_date), key))
         w.table(spec.name, history.as_of(hist, run_date).select(*spec.columns, history.VALID_FROM))
+
+
+def _pension_registries(spark: SparkSession, env: Env, run_date: dt.date, w: SilverWriter,
+                        pension_person: DataFrame) -> None:
+    """Employers (versioned over the ab01 snapshots) and enrolments (latest ac20 snapshot)."""
+    r = silver_pension_registry
+    ab01 = bronze.loaded(spark, env, "pension__ab01_employer", run_date)
+    employers = w.split("employer", r.standardise_employers(ab01), r.AB01_RAW)
+    kept, dedup = r.employer_versions(employers, ab01)
+    w.dedup("employer", dedup)
+    w.table("employer", kept)
+    latest, superseded = r.latest_and_superseded(bronze.loaded(spark, env, "pension__ac20_enrollment", run_date))
+    w.dedup("enrolment", superseded)
+    w.events("enrolment", r.standardise_enrolments(latest, pension_person), r.AC20_RAW, r.one_enrolment_per_scheme)
