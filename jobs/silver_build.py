@@ -135,6 +135,11 @@ def _activity(spark: SparkSession, env: Env, run_date: dt.date, key: bytes, w: S
     keys = a.medical_keys(bronze.loaded(spark, env, "medical__psn_insu", run_date), key)
     w.events("medical_settlement", a.standardise_settlements(
         bronze.loaded(spark, env, "medical__setl", run_date), keys, key), a.SETL_RAW, a.settlements)
+    # details read the settlements just written: their void flag, and orphans go to quarantine
+    from jobs import silver_medical_detail as md
+
+    w.events("settlement_detail", md.standardise_details(bronze.loaded(spark, env, "medical__setl_detail", run_date),
+             lake.read(spark, env, "silver.medical_settlement")), md.DETAIL_RAW, md.details)
 
     owners = a.account_owners(bronze.loaded(spark, env, "bank__acct", run_date), key)
     w.events("bank_txn", a.standardise_txns(bronze.loaded(spark, env, "bank__txn", run_date), owners),

@@ -31,6 +31,7 @@ NIGHTLY_STEPS: tuple[Step, ...] = (
     Step("feedback", "核查反馈", "jobs.feedback:run"),  # before the gate (suite) and rules (closes clues)
     Step("quality_gate", "质量闸门", "jobs.quality_gate:run"),
     Step("gold", "汇总 gold", "jobs.gold_build:run"),
+    Step("marts", "专题集市", "jobs.gold_marts:run"),
     Step("score", "模型评分", "models.survival.score:run"),
     Step("rules", "监管规则", "jobs.rules_run:run"),
     Step("export", "夜间导出", "jobs.export_nightly:run"),
