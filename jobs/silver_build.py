@@ -14,7 +14,14 @@ from collections.abc import Callable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import silver_activity, silver_border, silver_death, silver_identity, silver_pension, silver_pension_registry
+from jobs import (
+    silver_activity,
+    silver_border,
+    silver_death,
+    silver_identity,
+    silver_pension,
+    silver_pension_registry,
+)
 from jobs import silver_registry as reg
 from jobs.reconcile import run as reconcile_silver
 from lakehouse import bronze, history, lake
