@@ -22,6 +22,8 @@ from lakehouse.config import REPO_ROOT, load_conf
 from tests.conftest import City, Lake, make_env
 
 MARTS_CITY = {"persons": 400, "days": 2, "seed": 23}
+# the module fixture runs four pipeline steps inside the first test's setup
+pytestmark = pytest.mark.timeout(3600)
 
 
 @pytest.fixture(scope="module")
