@@ -112,6 +112,11 @@ def _activity(spark: SparkSession, env: Env, run_date: dt.date, key: bytes, w: S
     keys = a.medical_keys(bronze.loaded(spark, env, "medical__psn_insu", run_date), key)
     w.events("medical_settlement", a.standardise_settlements(
         bronze.loaded(spark, env, "medical__setl", run_date), keys, key), a.SETL_RAW, a.settlements)
+    from jobs import silver_audit  # imported here: keeps this addition to the shared file local
+
+    w.events("audit_case", silver_audit.standardise_audit_cases(
+        bronze.loaded(spark, env, "medical__audit_cases", run_date), keys), silver_audit.AUDIT_RAW,
+        silver_audit.audit_cases)
 
     owners = a.account_owners(bronze.loaded(spark, env, "bank__acct", run_date), key)
     w.events("bank_txn", a.standardise_txns(bronze.loaded(spark, env, "bank__txn", run_date), owners),
