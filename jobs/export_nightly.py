@@ -85,6 +85,9 @@ def run(run_date: dt.date, env: Env, run_id: str) -> Path:
     # a clue outside any pensioner region still gets a list (never dropped silently)
     regions = sorted(set(regions) | {c.region or UNKNOWN_REGION for c in clues})
     model = lake.read(spark, env, "gold.survival_score").select("model_name", "model_version").distinct().collect()
+    if lake.exists(env, "gold.fraud_score"):  # M02: the fraud model's version, once one is trained
+        model += (lake.read(spark, env, "gold.fraud_score").where(F.col("model_version").isNotNull())
+                  .select("model_name", "model_version").distinct().collect())
     stamp = dt.datetime.combine(run_date, dt.time())
     files: list[dict] = []
     target = env.paths.exports / run_date.isoformat()

@@ -16,12 +16,14 @@ from pyspark.sql import functions as F
 
 from jobs import (
     silver_activity,
+    silver_audit,
     silver_border,
     silver_death,
     silver_identity,
     silver_pension,
     silver_pension_registry,
 )
+from jobs import silver_medical_detail as md
 from jobs import silver_registry as reg
 from jobs.reconcile import run as reconcile_silver
 from lakehouse import bronze, history, lake
@@ -143,10 +145,11 @@ def _activity(spark: SparkSession, env: Env, run_date: dt.date, key: bytes, w: S
     w.events("medical_settlement", a.standardise_settlements(
         bronze.loaded(spark, env, "medical__setl", run_date), keys, key), a.SETL_RAW, a.settlements)
     # details read the settlements just written: their void flag, and orphans go to quarantine
-    from jobs import silver_medical_detail as md
-
     w.events("settlement_detail", md.standardise_details(bronze.loaded(spark, env, "medical__setl_detail", run_date),
              lake.read(spark, env, "silver.medical_settlement")), md.DETAIL_RAW, md.details)
+    w.events("audit_case", silver_audit.standardise_audit_cases(
+        bronze.loaded(spark, env, "medical__audit_cases", run_date), keys), silver_audit.AUDIT_RAW,
+        silver_audit.audit_cases)
 
     owners = a.account_owners(bronze.loaded(spark, env, "bank__acct", run_date), key)
     w.events("bank_txn", a.standardise_txns(bronze.loaded(spark, env, "bank__txn", run_date), owners),

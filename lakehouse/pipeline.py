@@ -32,13 +32,13 @@ NIGHTLY_STEPS: tuple[Step, ...] = (
     Step("quality_gate", "质量闸门", "jobs.quality_gate:run"),
     Step("gold", "汇总 gold", "jobs.gold_build:run"),
     Step("marts", "专题集市", "jobs.gold_marts:run"),
-    Step("score", "模型评分", "models.survival.score:run"),
+    Step("score", "模型评分", "models.score_all:run"),
     Step("rules", "监管规则", "jobs.rules_run:run"),
     Step("export", "夜间导出", "jobs.export_nightly:run"),
 )
 # Steps of their own DAGs: training (weekly) is never part of the nightly scoring.
 OTHER_STEPS: tuple[Step, ...] = (
-    Step("train", "模型训练", "models.survival.train:run"),
+    Step("train", "模型训练", "models.train_all:run"),
     Step("maintain", "湖维护", "jobs.maintain_lake:run"),
 )
 STEPS_BY_NAME = {s.name: s for s in NIGHTLY_STEPS + OTHER_STEPS}

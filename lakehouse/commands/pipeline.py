@@ -58,10 +58,11 @@ def _step(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from models.survival import train
+    from models import train_all
 
-    version = train.run(args.run_date, env_from_args(args), args.run_id or f"train__{args.run_date}")
-    print(f"registered survival_status version {version}")
+    versions = train_all.run(args.run_date, env_from_args(args), args.run_id or f"train__{args.run_date}")
+    for name, version in versions.items():
+        print(f"registered {name} version {version}")
     return 0
 
 
@@ -100,8 +101,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run-id", help="lineage run id")
     p.set_defaults(handler=_step)
 
-    p = sub.add_parser("train", help="train and register the survival model",
-                       description="Train survival_status on gold as of --run-date, log to MLflow, register, and "
+    p = sub.add_parser("train", help="train and register the models (survival, medical fraud)",
+                       description="Train survival_status and medical_fraud as of --run-date, log to MLflow, register, and "
                                    "promote to @champion when its holdout AUC is not worse.")
     add_paths(p, "lake")
     p.add_argument("--run-date", type=iso_date, required=True)
