@@ -144,12 +144,21 @@ def bank_txns(records: DataFrame) -> tuple[DataFrame, DataFrame]:
     return out, dedup
 
 
-def standardise_taps(taps: DataFrame, holders: DataFrame) -> DataFrame:
-    """Taps typed and linked through the card holder registry."""
-    h = holders.select(F.col("card_no").alias("_card"), F.col("person_ref"), "card_type")
-    df = taps.withColumn("_card", clean(F.col("card_no"))).join(h, "_card", "left")
+def standardise_taps(taps: DataFrame, card_history: DataFrame) -> DataFrame:
+    """Taps typed and linked to the card's holder as known on the tap date: the card's last
+    registry version that began on or before that day (`card_history` has one row per card
+    version with valid_from). A tap before the card's first snapshot takes its first version:
+    the initial load's registry describes the cards the earlier taps were made on."""
+    df = taps.withColumn("_card", clean(F.col("card_no")))
     at = F.try_to_timestamp(clean(F.col("tap_time")))
     df = df.withColumn("tap_at", at).withColumn("fare", (clean(F.col("fare_cents")).try_cast("int") / 100).cast("decimal(10,2)"))
+    h = card_history.select(F.col("card_no").alias("_hcard"), F.col("person_ref"), "card_type",
+                            F.col("valid_from").alias("_vf"))
+    df = df.join(h, df["_card"] == h["_hcard"], "left")
+    started = F.col("_vf") <= F.to_date("tap_at")
+    w = Window.partitionBy("_source", "_extract_date", "_file", "_row").orderBy(
+        started.desc_nulls_last(), F.when(started, F.col("_vf")).desc_nulls_last(), F.col("_vf").asc_nulls_last())
+    df = df.withColumn("_v", F.row_number().over(w)).where("_v = 1").drop("_v", "_hcard", "_vf")
     return with_reasons(
         df,
         malformed_reason(),

@@ -158,9 +158,8 @@ def _activity(spark: SparkSession, env: Env, run_date: dt.date, key: bytes, w: S
     cards = w.registry(reg.CARD_REGISTRY, reg.standardise_cards(
         bronze.loaded(spark, env, "transit__card_holder", run_date), key))
     w.table("card_registry", history.as_of(cards, run_date).select(*reg.CARD_REGISTRY_COLUMNS))
-    # taps link through a card's latest holder even when the card left the registry since
-    holders = history.latest(cards, reg.CARD_REGISTRY.key).select(*reg.CARD_REGISTRY_COLUMNS)
-    w.events("transit_tap", a.standardise_taps(bronze.loaded(spark, env, "transit__taps", run_date), holders),
+    # taps link through the holder registered on the tap date (the card's version history)
+    w.events("transit_tap", a.standardise_taps(bronze.loaded(spark, env, "transit__taps", run_date), cards),
              a.TAP_RAW, a.transit_taps)
 
 
