@@ -23,7 +23,9 @@ from tests.conftest import make_env
 
 FRAUD_CITY = {"persons": 2000, "days": 3, "seed": 23}
 # a city big enough to train on (≈ 24 confirmed cases): its fixture outlasts the default timeout on a busy machine
-pytestmark = pytest.mark.timeout(3600)
+# `make test` still trains and registers the fraud model on the shared small city (score step);
+# this measured check of its ranking needs the bigger city and runs in `make test-all`
+pytestmark = [pytest.mark.timeout(3600), pytest.mark.slow]
 STEPS = ("ingest", "silver")
 
 
