@@ -28,7 +28,7 @@ pytestmark = pytest.mark.timeout(3600)
 
 @pytest.fixture(scope="module")
 def marts_lake(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> Lake:
-    """A small city run through ingest (every date), then silver … marts for the last date."""
+    """A small city run through ingest (every date), then silver, feedback (the gate checks its table) … marts for the last date."""
     from lakehouse.pipeline import run_step
     from lakehouse.synth import generate_city
 
@@ -39,7 +39,7 @@ def marts_lake(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> Lake:
     env = make_env(tmp_path_factory.mktemp("marts_lake"), landing=city.landing)
     for day in dates:
         run_step("ingest", day, env, run_id=f"test__{day}")
-    for step in ("silver", "quality_gate", "gold", "marts"):
+    for step in ("silver", "feedback", "quality_gate", "gold", "marts"):
         run_step(step, dates[-1], env, run_id=f"test__{dates[-1]}")
     return Lake(env, spark, city, dates)
 
