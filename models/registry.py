@@ -43,3 +43,18 @@ def promote(name: str, version: str) -> None:
     """Point the `champion` alias at a registered version."""
     MlflowClient().set_registered_model_alias(name, CHAMPION, version)
     log.info("model %s version %s is now @%s", name, version, CHAMPION)
+
+
+def promote_if_better(env: Env, name: str, version: str, auc: float) -> None:
+    """Point @champion at `version` unless the current champion has a better logged AUC."""
+    current = champion_version(env, name)
+    if current is None or auc >= _auc_of(name, current):
+        promote(name, version)
+    else:
+        log.info("version %s not promoted: @%s (version %s) has the better AUC", version, CHAMPION, current)
+
+
+def _auc_of(name: str, version: str) -> float:
+    client = MlflowClient()
+    mv = client.get_model_version(name, version)
+    return float(client.get_run(mv.run_id).data.metrics.get("auc", 0.0))

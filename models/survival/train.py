@@ -20,7 +20,7 @@ from lakehouse import lake
 from lakehouse.config import Env
 from lakehouse.errors import DataError
 from lakehouse.spark import get_spark
-from models.registry import CHAMPION, champion_version, promote, use_tracking
+from models.registry import promote_if_better, use_tracking
 from models.survival import MODEL_NAME
 from models.survival.features import FEATURES, survival_features
 
@@ -63,15 +63,6 @@ def run(run_date: dt.date, env: Env, run_id: str) -> str:
         version = str(info.registered_model_version)
         log.info("trained %s version %s on %d persons (%d deaths): %s", MODEL_NAME, version, len(y), int(y.sum()),
                  {k: round(v, 4) for k, v in metrics.items()})
-    current = champion_version(env, MODEL_NAME)
-    if current is None or metrics["auc"] >= _auc_of(current):
-        promote(MODEL_NAME, version)
-    else:
-        log.info("version %s not promoted: @%s (version %s) has the better AUC", version, CHAMPION, current)
+    promote_if_better(env, MODEL_NAME, version, metrics["auc"])
     return version
 
-
-def _auc_of(version: str) -> float:
-    client = mlflow.tracking.MlflowClient()
-    mv = client.get_model_version(MODEL_NAME, version)
-    return float(client.get_run(mv.run_id).data.metrics.get("auc", 0.0))
