@@ -133,20 +133,18 @@ def _execute_step(step_name: str, outlets: Sequence[str] = (), **context: Any) -
         context["outlet_events"][Asset(name)].extra = {"run_date": run_date.isoformat(), "run_id": context["run_id"]}
 
 
-def _delivery_arrived(source: str, wait_hours: float, **context: Any) -> bool:
-    from lakehouse.landing.delivery import MANIFEST
-
+def _delivery_arrived(source: str, wait_hours: float, ready_file: str, **context: Any) -> bool:
     env = task_env()
     run_date = run_date_of(context)
     folder = env.paths.landing / source / run_date.isoformat()
-    if (folder / MANIFEST).is_file():
+    if (folder / ready_file).is_file():
         log.info("delivery %s/%s is there", source, run_date)
         return True
     end = context.get("data_interval_end")
     deadline = pendulum.instance(end) + timedelta(hours=wait_hours) if end is not None else None
     if deadline is None or pendulum.now("UTC") >= deadline:
         note = (
-            f"MISSING DELIVERY {source} for {run_date}: no {folder / MANIFEST}"
+            f"MISSING DELIVERY {source} for {run_date}: no {folder / ready_file}"
             + (f" by {deadline.in_timezone(TZ).to_iso8601_string()}" if deadline else "")
             + "; the night goes on without it (a later delivery or a re-send brings its records)"
         )
@@ -156,21 +154,21 @@ def _delivery_arrived(source: str, wait_hours: float, **context: Any) -> bool:
     return False
 
 
-def delivery_sensors(sources: Sequence[str], wait_hours: float, poke_minutes: float) -> TaskGroup:
-    """One sensor per source: succeeds when <landing>/<source>/<D>/_MANIFEST.json exists, is
+def delivery_sensors(sources: Sequence[str], wait_hours: float, poke_minutes: float, ready_file: str) -> TaskGroup:
+    """One sensor per source: succeeds when <landing>/<source>/<D>/<ready_file> exists, is
     *skipped* as a missing delivery once the wait is over (immediately for past dates)."""
     with TaskGroup("deliveries", tooltip="wait for each source's delivery of the run date") as group:
         for source in sources:
             PythonSensor(
                 task_id=f"wait_for_{source}",
                 python_callable=_delivery_arrived,
-                op_kwargs={"source": source, "wait_hours": wait_hours},
+                op_kwargs={"source": source, "wait_hours": wait_hours, "ready_file": ready_file},
                 mode="reschedule",
                 poke_interval=poke_minutes * 60,
                 timeout=(wait_hours + 1) * 3600,  # backstop only; the deadline above ends the wait
                 soft_fail=True,
                 pool="default_pool",
-                doc_md=f"Waits for `{source}`'s delivery dated run_date (`_MANIFEST.json`); "
+                doc_md=f"Waits for `{source}`'s delivery dated run_date (`{ready_file}`); "
                 "skipped with a MISSING DELIVERY note when it does not come in time.",
             )
     return group
@@ -267,10 +265,12 @@ def build_dag(dag_id: str, doc: str | None) -> DAG | None:
         tasks: list[Any] = []
         deliveries = spec.get("deliveries")
         if deliveries:
+            from lakehouse.landing.delivery import MANIFEST
             from lakehouse.sources import load_sources
 
             sources = deliveries.get("sources") or list(load_sources())
-            tasks.append(delivery_sensors(sources, deliveries["wait_hours"], deliveries["poke_minutes"]))
+            tasks.append(delivery_sensors(sources, deliveries["wait_hours"], deliveries["poke_minutes"],
+                                          deliveries.get("ready_file", MANIFEST)))
         for i, step in enumerate(steps):
             # the first step runs when every delivery is in or declared missing (skipped)
             extra = {"trigger_rule": "none_failed"} if deliveries and i == 0 else {}

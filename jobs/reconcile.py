@@ -65,12 +65,13 @@ def _counts(df: DataFrame, name: str) -> DataFrame:
 def accounting(bronze_rows: DataFrame, home: DataFrame, deduplicated: DataFrame, quarantined: DataFrame) -> DataFrame:
     """Counts per delivered file: bronze, silver, deduplicated, quarantined and whether they balance.
 
-    The three right-hand frames may hold rows of other bronze tables: only the files this bronze
-    table delivered are counted.
+    `bronze_rows` carries `bronze_table` and `home_table` beside the lineage keys; the three
+    right-hand frames may hold rows of any file: a file (source, extract date, name) belongs to
+    one bronze table, so counts join on the lineage keys and other files' rows fall away.
     """
-    out = _counts(bronze_rows, "bronze_rows")
+    out = bronze_rows.groupBy("bronze_table", "home_table", *KEYS).agg(F.count(F.lit(1)).alias("bronze_rows"))
     for df, name in ((home, "silver_rows"), (deduplicated, "deduplicated_rows"), (quarantined, "quarantined_rows")):
-        out = out.join(_counts(df.join(out.select(*KEYS), KEYS, "left_semi"), name), KEYS, "left")
+        out = out.join(_counts(df, name), KEYS, "left")
     out = out.fillna(0, ["silver_rows", "deduplicated_rows", "quarantined_rows"])
     return out.withColumn("balanced", F.col("bronze_rows") == F.col("silver_rows") + F.col("deduplicated_rows")
                           + F.col("quarantined_rows"))
@@ -78,19 +79,20 @@ def accounting(bronze_rows: DataFrame, home: DataFrame, deduplicated: DataFrame,
 
 def reconcile(spark: SparkSession, env: Env, run_date: dt.date) -> DataFrame:
     """The accounting of every homed bronze table for `run_date` (one row per delivered file)."""
+    homes = home_tables()
+    # one union per side and one aggregation each: a few Spark stages, not a few per table
+    delivered = reduce(DataFrame.unionByName, [
+        bronze.loaded(spark, env, b, run_date).select(*KEYS, F.lit(b).alias("bronze_table"), F.lit(h).alias("home_table"))
+        for b, h in sorted(homes.items())
+    ])
+    in_silver = reduce(DataFrame.unionByName, [lake.read(spark, env, h).select(*KEYS) for h in sorted(set(homes.values()))])
     dedup = lake.read(spark, env, "ops.deduplicated").select(*KEYS)
     quarantine = lake.read(spark, env, "quarantine.records").select(*KEYS)
-    parts = []
-    for bronze_table, home in sorted(home_tables().items()):
-        rows = bronze.loaded(spark, env, bronze_table, run_date).select(*KEYS)
-        parts.append(
-            accounting(rows, lake.read(spark, env, home).select(*KEYS), dedup, quarantine)
-            .select(F.lit(bronze_table).alias("bronze_table"), F.lit(home).alias("home_table"),
-                    F.col("_source").alias("source"), F.col("_extract_date").alias("extract_date"),
-                    F.col("_file").alias("file"), "bronze_rows", "silver_rows", "deduplicated_rows",
-                    "quarantined_rows", "balanced")
-        )
-    return reduce(DataFrame.unionByName, parts).withColumn("run_date", F.lit(run_date))
+    return accounting(delivered, in_silver, dedup, quarantine).select(
+        "bronze_table", "home_table", F.col("_source").alias("source"), F.col("_extract_date").alias("extract_date"),
+        F.col("_file").alias("file"), "bronze_rows", "silver_rows", "deduplicated_rows", "quarantined_rows", "balanced",
+        F.lit(run_date).alias("run_date"),
+    )
 
 
 def run(spark: SparkSession, env: Env, run_date: dt.date) -> list:

@@ -1,5 +1,5 @@
 """Session fixtures: one local[2] Spark with Delta, a small generated city, and a lake built
-from it by the real nightly pipeline (shared by the Trino, Superset and export tests)."""
+from it by the nightly DAG through real Airflow (shared by the Airflow, Trino, Superset and export tests)."""
 
 from __future__ import annotations
 
@@ -73,14 +73,16 @@ class Lake:
     spark: object
     city: City
     dates: list[dt.date]
+    seconds: dict[dt.date, float] = dataclasses.field(default_factory=dict)  # per date, when run by Airflow
 
 
 @pytest.fixture(scope="session")
 def nightly_lake(tmp_path_factory: pytest.TempPathFactory, small_city: City, spark) -> Lake:  # type: ignore[no-untyped-def]
-    """The real nightly pipeline run over every date of the small city, in order."""
-    from lakehouse.pipeline import run_nightly
+    """The nightly DAG run by real Airflow (`airflow dags test`, a throw-away Airflow home) over
+    every date of the small city, in order: the lake every export, Trino and Superset test reads."""
+    from lakehouse.services import airflow as airflow_service
 
-    env = make_env(tmp_path_factory.mktemp("lake"), landing=small_city.landing)
-    for day in small_city.dates:
-        run_nightly(day, env, run_id=f"test__{day}")
-    return Lake(env, spark, small_city, small_city.dates)
+    root = tmp_path_factory.mktemp("lake")
+    env = airflow_service.with_airflow(make_env(root, landing=small_city.landing), home=root / "airflow")
+    seconds = airflow_service.run_nightly_range(env, small_city.dates)
+    return Lake(env, spark, small_city, small_city.dates, seconds)

@@ -92,6 +92,13 @@ def test_one_delivery_sensor_per_source_that_never_hangs(dagbag: Any) -> None:
         assert sensor.soft_fail, "a timed-out wait is a missing delivery (skipped), not a failed night"
         assert sensor.timeout <= 12 * 3600
         assert sensor.pool != "spark"
+        assert sensor.op_kwargs["ready_file"] == "_MANIFEST.json", "a source's delivery is complete with its manifest"
+
+
+def test_feedback_waits_for_the_disposition_file_the_contract_names(dagbag: Any) -> None:
+    """OUTPUTS.md: the verification team delivers `feedback/<date>/disposition.csv`, without a manifest."""
+    sensor = dagbag.dags["ingest_feedback"].get_task("deliveries.wait_for_feedback")
+    assert sensor.op_kwargs["ready_file"] == "disposition.csv"
 
 
 def test_spark_steps_share_a_one_slot_pool(dagbag: Any) -> None:
