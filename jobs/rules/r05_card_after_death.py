@@ -1,8 +1,8 @@
 """R05 死亡后老年卡乘车: taps on a 老年卡 registered to the person, after the death date.
 
-A tap reaches a person only through the card holder registry (silver.transit_tap is linked
-through the latest holder snapshot); the card must be of a type in `params.card_types` and
-already issued on the day of the tap.
+The card's holder and type come from the card registry as of the run date
+(silver.card_registry); the card must be of a type in `params.card_types` and already issued
+on the day of the tap.
 """
 
 from __future__ import annotations

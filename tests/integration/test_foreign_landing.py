@@ -4,6 +4,8 @@ silver and gold: the pipeline does not depend on its own generator's habits."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 
 import pytest
 from pyspark.sql import functions as F
@@ -22,8 +24,15 @@ def mini_lake(tmp_path_factory, spark):  # type: ignore[no-untyped-def]
     dates = mini.write_mini_landing(root / "landing")
     env = make_env(root, landing=root / "landing")
     # one night at the last date: ingest lands every delivery up to it and silver is rebuilt from
-    # all of bronze, so the lake equals one built night by night (nightly_lake proves that path)
-    for step in ("ingest", "silver", "feedback", "quality_gate", "gold"):
+    # all of bronze, so the lake equals one built night by night (nightly_lake proves that path).
+    # Ingest is the operator's command, `lakehouse ingest --landing PATH`, in its own process.
+    done = subprocess.run(
+        [sys.executable, "-m", "lakehouse.cli", "ingest", "--landing", str(root / "landing"),
+         "--lake", str(env.paths.lake), "--run-date", dates[-1].isoformat()],
+        capture_output=True, text=True, timeout=900, check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    for step in ("silver", "feedback", "quality_gate", "gold"):
         run_step(step, dates[-1], env, f"mini__{dates[-1]}")
     return env, spark, dates
 
