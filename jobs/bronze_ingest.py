@@ -1,8 +1,10 @@
 """Bronze: land every delivery up to the run date as raw strings with lineage.
 
 For each source, each delivery folder with extract_date <= run date that is new (or
-re-sent with a higher sequence) is verified against its manifest and written to
-`bronze.<source>__<table>` replacing that extract date. The deliveries log
+re-sent with a higher sequence) is verified against its manifest, parsed into Arrow by the
+columnar readers and staged as Parquet; then every `bronze.<source>__<table>` replaces the
+extract dates it received in one Delta commit (partitioned by `_extract_date`), however many
+deliveries the run brought (a first night, a backfill, late re-sends). The deliveries log
 (`ops.deliveries`) is written last: silver only reads deliveries the log marks LOADED,
 so a delivery is visible whole or not at all. A corrupt delivery is logged REJECTED
 with its reason and the rest of the night goes on.
@@ -13,17 +15,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import shutil
+from collections import defaultdict
 from dataclasses import dataclass
 
 import pyarrow as pa
-from pyspark.sql import DataFrame, SparkSession
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from lakehouse import lake
+from lakehouse.bronze import file_spec
 from lakehouse.config import Env
 from lakehouse.errors import CorruptDelivery
 from lakehouse.landing.delivery import Delivery, LoadedDelivery, discover, load_delivery, read_manifest
 from lakehouse.sources import FileSpec, SourceSpec, load_sources
-from lakehouse.spark import get_spark
 
 log = logging.getLogger(__name__)
 DELIVERIES = "ops.deliveries"
@@ -45,73 +50,103 @@ class Outcome:
     files_json: str = "[]"
 
 
-def bronze_arrow(spec: FileSpec, loaded: LoadedDelivery, run_id: str) -> pa.Table:
-    """All records of one file kind in a delivery as an Arrow table of raw strings plus lineage."""
+def bronze_arrow(spec: FileSpec, loaded: LoadedDelivery, run_id: str) -> pa.Table | None:
+    """All records of one file kind in a delivery as one Arrow table of raw strings plus lineage
+    (None when the delivery has no file of that kind)."""
     d = loaded.delivery
-    cols: dict[str, list] = {c: [] for c in spec.columns}
-    lineage: dict[str, list] = {c: [] for c in LINEAGE_COLUMNS}
+    parts = []
     for lf in loaded.files:
         if lf.spec != spec:
             continue
-        for r in lf.parsed.records:
-            for c in spec.columns:
-                cols[c].append(r.values.get(c))
-            lineage["_extra"].append(json.dumps(r.extra, ensure_ascii=False, sort_keys=True) if r.extra else None)
-            lineage["_malformed"].append(r.malformed)
-            lineage["_raw"].append(r.raw)
-            lineage["_file"].append(lf.name)
-            lineage["_row"].append(r.row)
-    n = len(lineage["_row"])
-    lineage["_source"] = [d.source] * n
-    lineage["_extract_date"] = [d.extract_date] * n
-    lineage["_sequence"] = [d.sequence] * n
-    lineage["_run_id"] = [run_id] * n
-    fields = [pa.field(c, pa.string()) for c in spec.columns] + [
-        pa.field("_extra", pa.string()),
-        pa.field("_malformed", pa.string()),
-        pa.field("_raw", pa.string()),
-        pa.field("_source", pa.string()),
-        pa.field("_extract_date", pa.date32()),
-        pa.field("_sequence", pa.int32()),
-        pa.field("_file", pa.string()),
-        pa.field("_row", pa.int64()),
-        pa.field("_run_id", pa.string()),
-    ]
-    return pa.table({**cols, **lineage}, schema=pa.schema(fields))
+        t = lf.parsed.table
+        n = t.num_rows
+        parts.append(pa.table({
+            **{c: t.column(c) for c in spec.columns},
+            "_extra": t.column("_extra"), "_malformed": t.column("_malformed"), "_raw": t.column("_raw"),
+            "_source": pa.repeat(pa.scalar(d.source, pa.string()), n),
+            "_extract_date": pa.repeat(pa.scalar(d.extract_date, pa.date32()), n),
+            "_sequence": pa.repeat(pa.scalar(d.sequence, pa.int32()), n),
+            "_file": pa.repeat(pa.scalar(lf.name, pa.string()), n),
+            "_row": t.column("_row"),
+            "_run_id": pa.repeat(pa.scalar(run_id, pa.string()), n),
+        }, schema=bronze_schema(spec)))
+    return pa.concat_tables(parts) if parts else None
 
 
-def _already_loaded(spark: SparkSession, env: Env) -> dict[tuple[str, dt.date], tuple[str, str]]:
+def bronze_schema(spec: FileSpec) -> pa.Schema:
+    """Columns of `bronze.<source>__<table>`: the delivered columns as strings, then lineage."""
+    return pa.schema([pa.field(c, pa.string()) for c in spec.columns] + [
+        pa.field("_extra", pa.string()), pa.field("_malformed", pa.string()), pa.field("_raw", pa.string()),
+        pa.field("_source", pa.string()), pa.field("_extract_date", pa.date32()), pa.field("_sequence", pa.int32()),
+        pa.field("_file", pa.string()), pa.field("_row", pa.int64()), pa.field("_run_id", pa.string()),
+    ])
+
+
+def _already_loaded(env: Env) -> dict[tuple[str, dt.date], tuple[str, str]]:
     if not lake.exists(env, DELIVERIES):
         return {}
-    rows = lake.read(spark, env, DELIVERIES).select("source", "extract_date", "status", "manifest_sha256").collect()
-    return {(r.source, r.extract_date): (r.status, r.manifest_sha256) for r in rows}
+    rows = lake.read_arrow(env, DELIVERIES, ["source", "extract_date", "status", "manifest_sha256"]).to_pylist()
+    return {(r["source"], r["extract_date"]): (r["status"], r["manifest_sha256"]) for r in rows}
 
 
-def write_delivery(spark: SparkSession, env: Env, source: SourceSpec, loaded: LoadedDelivery, run_id: str) -> int:
-    """Write every file kind of the delivery, replacing the extract date in each bronze table."""
-    day = loaded.delivery.extract_date.isoformat()
-    rows = 0
-    for spec in source.files:
-        name = f"bronze.{spec.bronze_table}"
-        if not any(lf.spec == spec for lf in loaded.files):
-            # a re-send may drop a file the first send had: its rows must not linger
-            lake.delete_where(spark, env, name, f"_extract_date = DATE'{day}'")
-            continue
-        table = bronze_arrow(spec, loaded, run_id)
-        rows += table.num_rows
-        df = spark.createDataFrame(table)
-        lake.replace_where(df, env, name, f"_extract_date = DATE'{day}'", partition_by=["_extract_date"])
-    return rows
+class Staging:
+    """Parsed deliveries of one run, staged as Parquet under `<lake>/_staging/<run_id>/<bronze table>/`
+    until every bronze table takes its new extract dates in one Delta commit.
+
+    Memory holds one delivery at a time; the staged files are what a cluster's executors read.
+    """
+
+    def __init__(self, env: Env, run_id: str) -> None:
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run_id)
+        self.root = env.paths.lake / "_staging" / safe
+        shutil.rmtree(self.root, ignore_errors=True)  # what a failed earlier attempt left
+        self.dates: dict[str, set[dt.date]] = defaultdict(set)  # bronze table → extract dates it replaces
+        self.rows: dict[str, int] = defaultdict(int)
+
+    def add(self, source: SourceSpec, loaded: LoadedDelivery, run_id: str) -> int:
+        """Stage every file kind of the delivery; returns its record count."""
+        d = loaded.delivery
+        rows = 0
+        for spec in source.files:
+            # a re-send may drop a file the first send had: its date is replaced all the same
+            self.dates[spec.bronze_table].add(d.extract_date)
+            table = bronze_arrow(spec, loaded, run_id)
+            if table is None:
+                continue
+            folder = self.root / spec.bronze_table
+            folder.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table, folder / f"{d.extract_date}_{d.sequence}.parquet")
+            rows += table.num_rows
+            self.rows[spec.bronze_table] += table.num_rows
+        return rows
+
+    def commit(self, env: Env) -> dict[str, int]:
+        """Replace the staged extract dates of every bronze table, one Delta transaction per table."""
+        written: dict[str, int] = {}
+        for bronze_table, dates in sorted(self.dates.items()):
+            name = f"bronze.{bronze_table}"
+            folder = self.root / bronze_table
+            if not folder.is_dir() and not lake.exists(env, name):
+                continue  # nothing to write and nothing to replace
+            schema = bronze_schema(file_spec(bronze_table))
+            files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+            batches = ds.dataset([str(f) for f in files], schema=schema, format="parquet").to_batches()
+            days = ", ".join(f"'{d}'" for d in sorted(dates))
+            lake.replace_where_arrow(pa.RecordBatchReader.from_batches(schema, batches), env, name,
+                                     f"_extract_date IN ({days})", partition_by=["_extract_date"])
+            written[name] = self.rows.get(bronze_table, 0)
+        return written
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def ingest_source(
-    spark: SparkSession, env: Env, source: SourceSpec, run_date: dt.date, run_id: str,
-    known: dict[tuple[str, dt.date], tuple[str, str]],
+    env: Env, source: SourceSpec, run_date: dt.date, run_id: str,
+    known: dict[tuple[str, dt.date], tuple[str, str]], staging: Staging,
 ) -> list[Outcome]:
-    """Land the new deliveries of one source up to `run_date` (`known`: the deliveries log so far).
-
-    Never raises for bad data.
-    """
+    """Verify, parse and stage the new deliveries of one source up to `run_date` (`known`: the
+    deliveries log so far). Never raises for bad data."""
     folders, incomplete = discover(env.paths.landing, source.name, run_date)
     outcomes: list[Outcome] = []
     for folder in folders:
@@ -136,10 +171,10 @@ def ingest_source(
                         delivery.manifest_sha256, files_json)
             )
             continue
-        rows = write_delivery(spark, env, source, loaded, run_id)
+        rows = staging.add(source, loaded, run_id)
         for note in loaded.drift:
             log.warning("schema drift %s/%s: %s", source.name, delivery.extract_date, note)
-        log.info("loaded %s/%s (sequence %d): %d records", source.name, delivery.extract_date, delivery.sequence, rows)
+        log.info("verified %s/%s (sequence %d): %d records", source.name, delivery.extract_date, delivery.sequence, rows)
         outcomes.append(
             Outcome(source.name, delivery.extract_date, delivery.sequence, "LOADED", "", rows,
                     tuple(loaded.drift), delivery.window_from, delivery.window_to,
@@ -155,55 +190,53 @@ def ingest_source(
     return outcomes
 
 
-def outcomes_frame(spark: SparkSession, outcomes: list[Outcome], run_id: str) -> DataFrame:
+DELIVERIES_SCHEMA = pa.schema([
+    ("source", pa.string()), ("extract_date", pa.date32()), ("sequence", pa.int32()), ("status", pa.string()),
+    ("reason", pa.string()), ("rows", pa.int64()), ("schema_drift", pa.list_(pa.string())),
+    ("window_from", pa.date32()), ("window_to", pa.date32()), ("manifest_sha256", pa.string()),
+    ("files_json", pa.string()), ("run_id", pa.string()),
+])
+
+
+def outcomes_table(outcomes: list[Outcome], run_id: str) -> pa.Table:
     """The deliveries-log rows for these outcomes."""
     rows = [
-        (o.source, o.extract_date, o.sequence, o.status, o.reason, o.rows, list(o.drift),
-         o.window_from, o.window_to, o.manifest_sha256, o.files_json, run_id)
+        {"source": o.source, "extract_date": o.extract_date, "sequence": o.sequence, "status": o.status,
+         "reason": o.reason, "rows": o.rows, "schema_drift": list(o.drift), "window_from": o.window_from,
+         "window_to": o.window_to, "manifest_sha256": o.manifest_sha256, "files_json": o.files_json, "run_id": run_id}
         for o in outcomes
     ]
-    schema = (
-        "source string, extract_date date, sequence int, status string, reason string, rows long, "
-        "schema_drift array<string>, window_from date, window_to date, manifest_sha256 string, "
-        "files_json string, run_id string"
-    )
-    return spark.createDataFrame(rows, schema)
+    return pa.Table.from_pylist(rows, schema=DELIVERIES_SCHEMA)
 
 
-def record_outcomes(spark: SparkSession, env: Env, outcomes: list[Outcome], run_id: str) -> None:
-    """Upsert outcomes into ops.deliveries keyed by (source, extract_date)."""
-    if not outcomes:
-        return
-    df = outcomes_frame(spark, outcomes, run_id)
-    if not lake.exists(env, DELIVERIES):
-        lake.overwrite(df, env, DELIVERIES)
-        return
-    from delta.tables import DeltaTable
-
-    (
-        DeltaTable.forPath(spark, str(lake.table_path(env, DELIVERIES)))
-        .alias("t")
-        .merge(df.alias("s"), "t.source = s.source AND t.extract_date = s.extract_date")
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+def record_outcomes(env: Env, outcomes: list[Outcome], run_id: str) -> None:
+    """Upsert outcomes into ops.deliveries keyed by (source, extract_date), in one transaction."""
+    if outcomes:
+        lake.upsert_arrow(outcomes_table(outcomes, run_id), env, DELIVERIES, ["source", "extract_date"])
 
 
 def run(run_date: dt.date, env: Env, run_id: str, sources: list[str] | None = None) -> list[Outcome]:
-    """Ingest all (or the named) sources for one run date; returns what happened per delivery."""
-    spark = get_spark(env, "bronze_ingest")
+    """Ingest all (or the named) sources for one run date; returns what happened per delivery.
+
+    Every new delivery up to the run date is verified and staged first; then each bronze table
+    takes all of its new extract dates in one commit; the deliveries log is written last.
+    Pure file I/O with Arrow and delta-rs: no Spark session is started for it.
+    """
     specs = load_sources()
     outcomes: list[Outcome] = []
-    known = _already_loaded(spark, env)
-    for name in sources or list(specs):
-        outcomes.extend(ingest_source(spark, env, specs[name], run_date, run_id, known))
+    known = _already_loaded(env)
+    staging = Staging(env, run_id)
+    try:
+        for name in sources or list(specs):
+            outcomes.extend(ingest_source(env, specs[name], run_date, run_id, known, staging))
+        written = staging.commit(env)
+    finally:
+        staging.close()
     # the log is written last, in one transaction: silver sees these deliveries only now
-    record_outcomes(spark, env, outcomes, run_id)
-    rejected = [o for o in outcomes if o.status == "REJECTED"]
+    record_outcomes(env, outcomes, run_id)
     log.info(
-        "bronze %s: %d loaded, %d rejected, %d missing",
-        run_date, sum(o.status == "LOADED" for o in outcomes), len(rejected),
-        sum(o.status == "MISSING" for o in outcomes),
+        "bronze %s: %d loaded, %d rejected, %d missing; %d records into %d tables",
+        run_date, sum(o.status == "LOADED" for o in outcomes), sum(o.status == "REJECTED" for o in outcomes),
+        sum(o.status == "MISSING" for o in outcomes), sum(written.values()), len(written),
     )
     return outcomes

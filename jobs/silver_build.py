@@ -104,9 +104,7 @@ def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, int]:
     w.table("pension_person", pension_person.select(*silver_identity.PENSION_PERSON_COLUMNS))
     hukou = history.as_of(w.registry(reg.HUKOU_PERSON, ident["hukou_person"]), run_date)
     w.table("hukou_person", hukou.select(*silver_identity.HUKOU_PERSON_COLUMNS))
-    identity = lake.read(spark, env, "restricted.identity")
     pension_person = lake.read(spark, env, "silver.pension_person")
-    w.table("person", silver_identity.conformed_person(identity, pension_person, lake.read(spark, env, "silver.hukou_person")))
 
     ic80 = bronze.loaded(spark, env, "pension__ic80_payment", run_date)
     w.events("pension_payment", silver_pension.standardise_payments(ic80, pension_person),
@@ -131,6 +129,10 @@ def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, int]:
         silver_border.border_crossings)
     _activity(spark, env, run_date, key, w)
     _registries(spark, env, run_date, key, w)
+    # last: the region falls back to the medical registry (SOURCES.md)
+    w.table("person", silver_identity.conformed_person(
+        lake.read(spark, env, "restricted.identity"), pension_person, lake.read(spark, env, "silver.hukou_person"),
+        lake.read(spark, env, "silver.medical_insured")))
     w.finish()
     reconcile_silver(spark, env, run_date)  # every bronze record accounted for, else the silver step fails
     for name, n in sorted(w.counts.items()):

@@ -129,8 +129,14 @@ CZRK_RAW = ["GMSFHM", "XM", "XBDM", "CSRQ", "HJDZ_XZQHDM", "HKZT"]
 HUKOU_PERSON_COLUMNS = ["person_ref", "hukou_region", "hukou_status", "source_sex", "source_birth_date", "_extract_date"]
 
 
-def conformed_person(identity: DataFrame, pension: DataFrame, hukou: DataFrame) -> DataFrame:
+UNKNOWN_REGION = "000000"
+
+
+def conformed_person(identity: DataFrame, pension: DataFrame, hukou: DataFrame, medical: DataFrame) -> DataFrame:
     """silver.person: sex and birth from the ID number, region per SOURCES.md, 户籍 status.
+
+    Region: the pension registry's, else the 户籍's, else the medical registry's insu_admdvs
+    (`medical`: silver.medical_insured as of the run date), else `000000` (未知).
 
     Where a source's sex code contradicts the ID number, `sex_conflict` records it (a
     data-quality finding); the ID number decides.
@@ -143,7 +149,11 @@ def conformed_person(identity: DataFrame, pension: DataFrame, hukou: DataFrame) 
     )
     h = hukou.dropDuplicates(["person_ref"]).select("person_ref", "hukou_region", "hukou_status",
                                                     F.col("source_sex").alias("hukou_sex"))
-    df = identity.select("person_ref", "certno", "sources").join(p, "person_ref", "left").join(h, "person_ref", "left")
+    # a person insured twice (two schemes) takes the region of the latest-starting record
+    m = medical.where(F.col("person_ref").isNotNull() & F.col("region").isNotNull()).groupBy("person_ref").agg(
+        F.max_by("region", F.struct("begin_date", "region")).alias("medical_region"))
+    df = (identity.select("person_ref", "certno", "sources").join(p, "person_ref", "left")
+          .join(h, "person_ref", "left").join(m, "person_ref", "left"))
     sex = id_sex(F.col("certno"))
     declared = F.array_union(F.coalesce(F.col("pension_sex"), F.array()),
                              F.array_compact(F.array(F.col("hukou_sex"))))
@@ -151,7 +161,7 @@ def conformed_person(identity: DataFrame, pension: DataFrame, hukou: DataFrame) 
         "person_ref",
         sex.alias("sex"),
         id_birth_date(F.col("certno")).alias("birth_date"),
-        F.coalesce("pension_region", "hukou_region").alias("region"),
+        F.coalesce("pension_region", "hukou_region", "medical_region", F.lit(UNKNOWN_REGION)).alias("region"),
         "hukou_region",
         "hukou_status",
         F.coalesce(F.col("retired") == "1", F.lit(False)).alias("is_pensioner"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import Env
@@ -54,6 +55,43 @@ def replace_where(df: DataFrame, env: Env, name: str, predicate: str, partition_
         .option("mergeSchema", "true")
         .save(str(table_path(env, name)))
     )
+
+
+def replace_where_arrow(data: pa.RecordBatchReader, env: Env, name: str, predicate: str,
+                        partition_by: list[str]) -> None:
+    """Replace the rows matching `predicate` with Arrow batches, streamed, in one Delta transaction.
+
+    Written by delta-rs, without a JVM: bronze ingest is file I/O and needs no Spark job per
+    table. The table stays a plain Delta table (protocol 1/2) that Spark and Trino read.
+    """
+    from deltalake import write_deltalake
+
+    path = table_path(env, name)
+    if exists(env, name):
+        write_deltalake(str(path), data, mode="overwrite", predicate=predicate, schema_mode="merge",
+                        partition_by=partition_by)
+    else:
+        write_deltalake(str(path), data, mode="overwrite", partition_by=partition_by)
+
+
+def upsert_arrow(rows: pa.Table, env: Env, name: str, keys: list[str]) -> None:
+    """Insert or update `rows` by `keys` (a small log table, e.g. ops.deliveries) in one transaction."""
+    from deltalake import DeltaTable, write_deltalake
+
+    path = str(table_path(env, name))
+    if not exists(env, name):
+        write_deltalake(path, rows, mode="overwrite")
+        return
+    on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+    (DeltaTable(path).merge(rows, on, source_alias="s", target_alias="t")
+     .when_matched_update_all().when_not_matched_insert_all().execute())
+
+
+def read_arrow(env: Env, name: str, columns: list[str] | None = None) -> pa.Table:
+    """The current version of a (small) Delta table as Arrow, without Spark."""
+    from deltalake import DeltaTable
+
+    return DeltaTable(str(table_path(env, name))).to_pyarrow_table(columns=columns)
 
 
 def delete_where(spark: SparkSession, env: Env, name: str, predicate: str) -> None:

@@ -8,6 +8,7 @@ import logging
 import time
 
 from lakehouse.commands._options import add_paths, env_from_args, iso_date
+from lakehouse.config import Env
 from lakehouse.pipeline import NIGHTLY_STEPS, STEPS_BY_NAME, run_step
 from lakehouse.sources import load_sources
 
@@ -31,15 +32,19 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _nightly_dates(args: argparse.Namespace, dates: list[dt.date]) -> int:
-    env = env_from_args(args)
-    steps = [s for s in NIGHTLY_STEPS if not args.only or s.name in args.only]
+def run_dates(env: Env, dates: list[dt.date], only: list[str] | None = None, run_id: str | None = None) -> None:
+    """Every nightly step (or only some) for each date in order, in this one process (one Spark session)."""
+    steps = [s for s in NIGHTLY_STEPS if not only or s.name in only]
     for i, day in enumerate(dates, start=1):
-        run_id = args.run_id or f"manual__{day}"
         for step in steps:
             t0 = time.monotonic()
-            run_step(step.name, day, env, run_id)
+            run_step(step.name, day, env, run_id or f"manual__{day}")
             log.info("[%d/%d] %s %-12s done in %.1fs", i, len(dates), day, step.name, time.monotonic() - t0)
+
+
+def _nightly_dates(args: argparse.Namespace, dates: list[dt.date]) -> int:
+    env = env_from_args(args)
+    run_dates(env, dates, args.only, args.run_id)
     print(f"exports: {env.paths.exports}")
     return 0
 

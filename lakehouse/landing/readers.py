@@ -1,8 +1,17 @@
-"""Readers for every landing file format, returning raw string records with row numbers.
+"""Readers for every landing file format, returning one Arrow table of raw strings per file.
 
 Values are kept as delivered (strings; JSON numbers as their JSON text; Excel dates as
 ISO dates). A file that cannot be read as its declared format raises `Unreadable`;
-a single malformed record is returned with `malformed` set, never dropped.
+a single malformed record is returned with `_malformed` set, never dropped.
+
+The work is columnar: text is decoded once, split into lines by C code and into fields
+by Arrow compute kernels; only files that need per-record judgement (quoted CSV, JSON
+lines, workbooks) go through Python per record, each in one tight loop.
+
+Every reader returns a `ParsedFile` whose `table` holds the spec's columns (strings) and
+`_extra` (JSON of unknown columns, or null), `_malformed` (why the record could not be
+split into fields), `_raw` (the line of a malformed record) and `_row` (its row number:
+the line number in text files, the sheet row in workbooks, 1-based part row in Parquet).
 """
 
 from __future__ import annotations
@@ -13,14 +22,19 @@ import gzip
 import io
 import json
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lakehouse.sources import FileSpec
 
 GB_ENCODINGS = {"gbk", "gb2312", "gb18030"}
+META_COLUMNS = ("_extra", "_malformed", "_raw", "_row")
 
 
 class Unreadable(Exception):
@@ -40,17 +54,52 @@ class Record:
 
 @dataclass
 class ParsedFile:
-    """A whole file: its records, the manifest-comparable row count and any unknown columns."""
+    """A whole file: its records as an Arrow table, the manifest-comparable row count and any
+    unknown columns."""
 
-    records: list[Record]
+    table: pa.Table
     row_count: int
     extra_columns: list[str]
+
+    @property
+    def records(self) -> list[Record]:
+        """The records one by one (for small files: feedback, tests)."""
+        cols = [c for c in self.table.column_names if c not in META_COLUMNS]
+        out = []
+        for r in self.table.to_pylist():
+            extra = json.loads(r["_extra"]) if r["_extra"] else {}
+            values = {} if r["_malformed"] else {c: r[c] for c in cols}
+            out.append(Record(r["_row"], values, extra, r["_malformed"], r["_raw"]))
+        return sorted(out, key=lambda rec: rec.row)
+
+
+def file_schema(columns: Sequence[str]) -> pa.Schema:
+    """The Arrow schema every reader returns for a spec's columns."""
+    return pa.schema([pa.field(c, pa.string()) for c in columns] + [
+        pa.field("_extra", pa.string()), pa.field("_malformed", pa.string()), pa.field("_raw", pa.string()),
+        pa.field("_row", pa.int64())])
+
+
+def _table(spec: FileSpec, values: dict[str, pa.Array | list], n: int, rows: pa.Array | list,
+           extra: pa.Array | list | None = None, malformed: pa.Array | list | None = None,
+           raw: pa.Array | list | None = None) -> pa.Table:
+    schema = file_schema(spec.columns)
+    nulls = pa.nulls(n, pa.string())
+    arrays = [pa.array(values[c], pa.string()) if c in values else nulls for c in spec.columns]
+    arrays += [pa.array(x, pa.string()) if x is not None else nulls for x in (extra, malformed, raw)]
+    arrays.append(pa.array(rows, pa.int64()))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _malformed_table(spec: FileSpec, reasons: pa.Array | list, raw: pa.Array | list, rows: pa.Array | list) -> pa.Table:
+    return _table(spec, {}, len(rows), rows, malformed=reasons, raw=raw)
 
 
 def decode_strict(data: bytes, encoding: str) -> str:
     """Decode strictly; reject bytes that are evidently another encoding (UTF-8 sent as GBK)."""
     enc = encoding.lower()
-    if enc in GB_ENCODINGS and any(b > 0x7F for b in data[:65536]):
+    head = data[:65536]
+    if enc in GB_ENCODINGS and head and max(head) > 0x7F:
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:
@@ -65,10 +114,14 @@ def decode_strict(data: bytes, encoding: str) -> str:
 
 
 def _lines(text: str) -> list[str]:
+    """Lines split on LF; a CR before the LF (or at the very end) is not part of the line."""
+    text = text.replace("\r\n", "\n")
+    if text.endswith("\r"):
+        text = text[:-1]
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    return [ln.removesuffix("\r") for ln in lines]
+    return lines
 
 
 def _check_columns(spec: FileSpec, header: list[str]) -> list[str]:
@@ -78,45 +131,103 @@ def _check_columns(spec: FileSpec, header: list[str]) -> list[str]:
     return [c for c in header if c not in spec.columns]
 
 
+def _extra_json(extra_cols: list[str], columns: dict[str, list]) -> list[str | None]:
+    """`_extra` per record: JSON of the unknown columns' values (drift is rare: a Python loop is fine)."""
+    if not extra_cols:
+        return []
+    keys = sorted(extra_cols)
+    return [json.dumps(dict(zip(keys, vals, strict=True)), ensure_ascii=False, sort_keys=True)
+            for vals in zip(*(columns[k] for k in keys), strict=True)]
+
+
+def _fields_by_split(lines: list[str], delimiter: str, width: int, first_row: int):  # type: ignore[no-untyped-def]
+    """(field arrays of well-formed lines, their row numbers, malformed table) for unquoted text."""
+    arr = pa.array(lines, pa.string())
+    parts = pc.split_pattern(arr, delimiter)
+    counts = pc.list_value_length(parts)
+    good = pc.equal(counts, width)
+    rows = pa.array(np.arange(first_row, first_row + len(lines), dtype=np.int64))
+    ok = parts.filter(good)
+    flat = pc.list_flatten(ok)
+    base = np.arange(len(ok), dtype=np.int64) * width
+    fields = [flat.take(pa.array(base + i)) for i in range(width)]
+    bad = pc.invert(good)
+    reasons = pc.binary_join_element_wise("FIELD_COUNT_", pc.cast(counts.filter(bad), pa.string()),
+                                          f"_NOT_{width}", "")
+    return fields, rows.filter(good), (reasons, arr.filter(bad), rows.filter(bad))
+
+
+def _fields_by_csv(lines: list[str], delimiter: str, width: int, first_row: int):  # type: ignore[no-untyped-def]
+    """The same for text with quotes: each line parsed on its own by the csv module, as delivered
+    (a quote never spans lines)."""
+    good_rows: list[list[str]] = []
+    good_nums: list[int] = []
+    bad: tuple[list, list, list] = ([], [], [])
+    reader = csv.reader
+    for number, line in enumerate(lines, start=first_row):
+        fields = next(reader([line], delimiter=delimiter), [])
+        if len(fields) == width:
+            good_rows.append(fields)
+            good_nums.append(number)
+        else:
+            bad[0].append(f"FIELD_COUNT_{len(fields)}_NOT_{width}")
+            bad[1].append(line)
+            bad[2].append(number)
+    columns = [pa.array(list(col), pa.string()) for col in zip(*good_rows, strict=True)] if good_rows else \
+        [pa.array([], pa.string()) for _ in range(width)]
+    return columns, pa.array(good_nums, pa.int64()), bad
+
+
+def _delimited_table(spec: FileSpec, lines: list[str], names: list[str], first_row: int, quoted: bool,
+                     extra_cols: list[str]) -> pa.Table:
+    """Well-formed records (by field name, last duplicate name wins) plus malformed ones.
+
+    `quoted`: the text holds quote characters, so fields are parsed as CSV line by line.
+    """
+    width = len(names)
+    split = _fields_by_csv if quoted else _fields_by_split
+    fields, rows, (reasons, raw, bad_rows) = split(lines, spec.delimiter, width, first_row)
+    position = {name: i for i, name in enumerate(names)}
+    values = {c: fields[position[c]] for c in spec.columns if c in position}
+    extra = _extra_json(extra_cols, {c: fields[position[c]].to_pylist() for c in extra_cols}) or None
+    good = _table(spec, values, len(rows), rows, extra=extra)
+    return pa.concat_tables([good, _malformed_table(spec, reasons, raw, bad_rows)])
+
+
 def read_csv(data: bytes, spec: FileSpec) -> ParsedFile:
     """Header CSV matched by column name (any order); rows with the wrong field count are malformed."""
-    lines = _lines(decode_strict(data, spec.encoding))
+    text = decode_strict(data, spec.encoding)
+    lines = _lines(text)
     if not lines:
         raise Unreadable("empty file: no header row")
     header = [h.strip() for h in next(csv.reader([lines[0]], delimiter=spec.delimiter))]
     extra_cols = _check_columns(spec, header)
-    records = []
-    for number, line in enumerate(lines[1:], start=2):
-        fields = next(csv.reader([line], delimiter=spec.delimiter), [])
-        if len(fields) != len(header):
-            records.append(Record(number, {}, malformed=f"FIELD_COUNT_{len(fields)}_NOT_{len(header)}", raw=line))
-            continue
-        row = dict(zip(header, fields, strict=True))
-        records.append(
-            Record(number, {c: row[c] for c in spec.columns}, {c: row[c] for c in extra_cols})
-        )
-    return ParsedFile(records, len(lines) - 1, extra_cols)
+    table = _delimited_table(spec, lines[1:], header, 2, '"' in text, extra_cols)
+    return ParsedFile(table, len(lines) - 1, extra_cols)
 
 
 def read_delimited(data: bytes, spec: FileSpec) -> ParsedFile:
     """Header-less positional text (bank files); a wrong field count is a malformed record."""
     lines = _lines(decode_strict(data, spec.encoding))
-    records = []
-    for number, line in enumerate(lines, start=1):
-        fields = line.split(spec.delimiter)
-        if len(fields) != len(spec.columns):
-            records.append(
-                Record(number, {}, malformed=f"FIELD_COUNT_{len(fields)}_NOT_{len(spec.columns)}", raw=line)
-            )
-            continue
-        records.append(Record(number, dict(zip(spec.columns, fields, strict=True))))
-    return ParsedFile(records, len(lines), [])
+    # positional, no quoting: fields are whatever lies between the delimiters
+    table = _delimited_table(spec, lines, list(spec.columns), 1, False, [])
+    return ParsedFile(table, len(lines), [])
 
 
 def _json_text(value: object) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _loads(line: str) -> object:
+    """orjson where it can (several times faster); the standard parser for what orjson refuses
+    but JSON allows in practice (NaN, integers beyond 64 bits), so the result never depends on
+    which parser ran."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
 
 
 def read_jsonl_gzip(data: bytes, spec: FileSpec) -> ParsedFile:
@@ -126,28 +237,39 @@ def read_jsonl_gzip(data: bytes, spec: FileSpec) -> ParsedFile:
     except (EOFError, OSError, zlib.error) as exc:
         raise Unreadable(f"not a complete gzip file ({exc})") from exc
     lines = _lines(decode_strict(text, spec.encoding))
-    records, seen_fields = [], set()
+    objs: list[dict] = []
+    rows: list[int] = []
+    bad: tuple[list, list, list] = ([], [], [])
     for number, line in enumerate(lines, start=1):
         try:
-            obj = json.loads(line)
+            obj = _loads(line)
             if not isinstance(obj, dict):
                 raise ValueError("not a JSON object")
-        except ValueError as exc:
-            records.append(Record(number, {}, malformed=f"BAD_JSON: {exc}"[:120], raw=line))
+        except (ValueError, RecursionError) as exc:
+            bad[0].append(f"BAD_JSON: {exc}"[:120])
+            bad[1].append(line)
+            bad[2].append(number)
             continue
+        objs.append(obj)
+        rows.append(number)
+    seen_fields: set[str] = set()
+    for obj in objs:
         seen_fields.update(obj)
-        records.append(
-            Record(
-                number,
-                {c: _json_text(obj.get(c)) for c in spec.columns},
-                {k: _json_text(v) for k, v in obj.items() if k not in spec.columns},
-            )
-        )
     missing = [c for c in spec.columns if c not in seen_fields]
     if seen_fields and missing:  # a renamed or dropped field, not an occasional null
         raise Unreadable(f"required field(s) absent from every record: {', '.join(missing)}")
-    extra = sorted(seen_fields - set(spec.columns))
-    return ParsedFile(records, len(lines), extra)
+    extra_cols = sorted(seen_fields - set(spec.columns))
+    dumps = json.dumps
+    values = {c: [v if v is None or v.__class__ is str else dumps(v, ensure_ascii=False)
+                  for v in (o.get(c) for o in objs)] for c in spec.columns}
+    extra = None
+    if extra_cols:
+        known = set(spec.columns)
+        extra = [json.dumps({k: _json_text(v) for k, v in sorted(o.items()) if k not in known}, ensure_ascii=False,
+                            sort_keys=True) if not known.issuperset(o) else None for o in objs]
+    table = pa.concat_tables([_table(spec, values, len(objs), rows, extra=extra),
+                              _malformed_table(spec, *bad)])
+    return ParsedFile(table, len(lines), extra_cols)
 
 
 def _cell_text(value: object) -> str | None:
@@ -173,8 +295,9 @@ def read_xlsx(data: bytes, spec: FileSpec) -> ParsedFile:
         raise Unreadable(f"not a readable xlsx workbook ({type(exc).__name__})") from exc
     sheet = book.worksheets[0]
     header: list[str] | None = None
-    records: list[Record] = []
     extra_cols: list[str] = []
+    records: list[dict[str, str | None]] = []
+    rows: list[int] = []
     for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
         cells = [_cell_text(v) for v in row]
         if header is None:
@@ -187,14 +310,29 @@ def read_xlsx(data: bytes, spec: FileSpec) -> ParsedFile:
             continue
         if all(c is None for c in cells):
             continue
-        row_map = dict(zip(header, cells + [None] * (len(header) - len(cells)), strict=False))
-        records.append(
-            Record(number, {c: row_map.get(c) for c in spec.columns}, {c: row_map.get(c) for c in extra_cols})
-        )
+        records.append(dict(zip(header, cells + [None] * (len(header) - len(cells)), strict=False)))
+        rows.append(number)
     book.close()
     if header is None:
         raise Unreadable(f"no header row with the required columns {', '.join(spec.columns)}")
-    return ParsedFile(records, len(records), extra_cols)
+    values = {c: [r.get(c) for r in records] for c in spec.columns}
+    extra = _extra_json(extra_cols, {c: [r.get(c) for r in records] for c in extra_cols}) or None
+    return ParsedFile(_table(spec, values, len(records), rows, extra=extra), len(records), extra_cols)
+
+
+def _as_text(col: pa.ChunkedArray) -> pa.ChunkedArray | list[str | None]:
+    """A Parquet column as delivered text: timestamps of any unit with microseconds, integers and
+    strings by Arrow kernels, anything else as Python prints it."""
+    t = col.type
+    if pa.types.is_timestamp(t):
+        return pc.strftime(col.cast(pa.timestamp("us")), format="%Y-%m-%d %H:%M:%S")
+    if pa.types.is_integer(t) or pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_date32(t):
+        return col.cast(pa.string())
+    return [None if v is None else str(v) for v in col.to_pylist()]
+
+
+def _pylist(values: pa.ChunkedArray | list) -> list:
+    return values.to_pylist() if isinstance(values, pa.ChunkedArray) else values
 
 
 def read_parquet(data: bytes, spec: FileSpec) -> ParsedFile:
@@ -205,20 +343,12 @@ def read_parquet(data: bytes, spec: FileSpec) -> ParsedFile:
         raise Unreadable(f"not a readable Parquet file ({exc})"[:200]) from exc
     _check_columns(spec, table.column_names)
     extra_cols = [c for c in table.column_names if c not in spec.columns]
-    columns = {}
-    for name in table.column_names:
-        col = table.column(name)
-        if pa.types.is_timestamp(col.type):
-            col = col.cast(pa.timestamp("us"))
-            columns[name] = [None if v is None else v.isoformat(sep=" ", timespec="microseconds")
-                             for v in col.to_pylist()]
-        else:
-            columns[name] = [None if v is None else str(v) for v in col.to_pylist()]
-    records = [
-        Record(i + 1, {c: columns[c][i] for c in spec.columns}, {c: columns[c][i] for c in extra_cols})
-        for i in range(table.num_rows)
-    ]
-    return ParsedFile(records, table.num_rows, extra_cols)
+    values = {c: _as_text(table.column(c)) for c in spec.columns}
+    extra = _extra_json(extra_cols, {c: _pylist(_as_text(table.column(c))) for c in extra_cols})
+    n = table.num_rows
+    values = {c: v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v for c, v in values.items()}
+    table_out = _table(spec, values, n, np.arange(1, n + 1, dtype=np.int64), extra=extra or None)
+    return ParsedFile(table_out, n, extra_cols)
 
 
 READERS = {

@@ -114,3 +114,30 @@ def test_a_missing_delivery_does_not_stop_the_others_and_its_watermark_stays(min
     marks = watermarks(spark, env, dates[1])  # what the night's exports/manifest.json records
     assert marks["pension"] == dates[1].isoformat()  # delivered that night, loaded
     assert marks["bank"] == dates[0].isoformat()  # bank sent nothing: its last extract date loaded
+
+
+def test_one_ingest_run_writes_each_bronze_table_in_one_commit(mini_lake) -> None:  # type: ignore[no-untyped-def]
+    """Every delivery of the run (several dates) lands in one Delta commit per bronze table, and
+    each table holds exactly the records the manifests of its LOADED deliveries declare."""
+    import json
+
+    env, spark, _ = mini_lake
+    log = lake.read(spark, env, "ops.deliveries").where("status = 'LOADED'").collect()
+    declared: dict[str, int] = {}
+    from lakehouse.sources import load_sources
+
+    specs = {s.name: s for s in load_sources().values()}
+    for row in log:
+        for f in json.loads(row.files_json):
+            spec = specs[row.source].spec_for(f["name"])
+            if spec is not None:
+                declared[spec.bronze_table] = declared.get(spec.bronze_table, 0) + f["rows"]
+    tables = sorted(p.name for p in (env.paths.lake / "bronze").iterdir())
+    assert tables and set(declared) <= set(tables)
+    checked = 0
+    for name in tables:
+        commits = sorted((env.paths.lake / "bronze" / name / "_delta_log").glob("*.json"))
+        assert len(commits) == 1, (name, [c.name for c in commits])
+        assert lake.read(spark, env, f"bronze.{name}").count() == declared.get(name, 0), name
+        checked += 1
+    assert checked == len(tables) >= 10

@@ -1,0 +1,1 @@
+"""Benchmark measurements: stage costs, the I/O limit and the DuckDB reference (`lakehouse bench`)."""
