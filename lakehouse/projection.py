@@ -203,20 +203,21 @@ def population_table(flows: pd.DataFrame) -> pd.DataFrame:
     return flows.groupby(keys, as_index=False)[["persons", "retirements", "new_contributors", "deaths", "exits"]].sum()
 
 
-def _steps_since(months: np.ndarray, start_month: int, calendar_month: int) -> np.ndarray:
-    """How many times the calendar month `calendar_month` (1..12) began after start_month, up to each month."""
+def _steps_since(months: np.ndarray, after: int, calendar_month: int) -> np.ndarray:
+    """How many times the calendar month `calendar_month` (1..12) began after month `after`, up to each month."""
     def count(m: np.ndarray) -> np.ndarray:
         return (m - (calendar_month - 1)) // 12
-    return count(months) - count(np.full_like(months, start_month))
+    return count(months) - count(np.full_like(months, after))
 
 
-def fund_table(population: pd.DataFrame, units: pd.DataFrame, start_month: int, a: Assumptions) -> pd.DataFrame:
+def fund_table(population: pd.DataFrame, units: pd.DataFrame, observed_month: int, a: Assumptions) -> pd.DataFrame:
     """gold.fund_projection rows of one scenario: per month × scheme × region (and ALL regions).
 
-    `units`: per scheme × region the observed `contribution` per contributor and month, `pension`
-    per pensioner and month, and `expenditure` (observed pension expenditure of one month, for the
-    starting reserve). Contributions grow each January by base growth, pensions each indexation
-    month; the balance starts at reserve_months × expenditure and earns the return monthly.
+    `units`: per scheme × region the `contribution` per contributor and month, `pension` per
+    pensioner and month, and `expenditure` (pension expenditure of one month, for the starting
+    reserve), as observed in `observed_month`. Contributions grow each January and pensions each
+    indexation month after it; the balance starts at reserve_months × expenditure and earns the
+    return monthly.
     """
     stock = population.pivot_table(index=["month", "scheme", "region"], columns="status", values="persons",
                                    aggfunc="sum", fill_value=0.0).reset_index()
@@ -226,9 +227,10 @@ def fund_table(population: pd.DataFrame, units: pd.DataFrame, start_month: int, 
     f = stock.merge(units, on=["scheme", "region"], how="left").fillna({"contribution": 0.0, "pension": 0.0,
                                                                         "expenditure": 0.0})
     months = f["month"].to_numpy(dtype=np.int64)
-    f["contributions_yuan"] = f[CONTRIBUTOR] * f["contribution"] * (1 + a.base_growth) ** _steps_since(months, start_month - 1, 1)
+    f["contributions_yuan"] = f[CONTRIBUTOR] * f["contribution"] * (1 + a.base_growth) ** _steps_since(
+        months, observed_month, 1)
     f["pensions_yuan"] = f[PENSIONER] * f["pension"] * (1 + a.indexation) ** _steps_since(
-        months, start_month - 1, a.indexation_month)
+        months, observed_month, a.indexation_month)
     f["reserve_start"] = a.reserve_months * f["expenditure"]
     cols = [CONTRIBUTOR, PENSIONER, "contributions_yuan", "pensions_yuan"]
     total = f.groupby(["month", "scheme"], as_index=False)[cols].sum()
@@ -252,14 +254,16 @@ def fund_table(population: pd.DataFrame, units: pd.DataFrame, start_month: int, 
 
 
 def project(start: pd.DataFrame, units: pd.DataFrame, start_month: int, life: pd.DataFrame, policy: Policy,
-            a: Assumptions) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every scenario: (population rows, fund rows), each with a `scenario` column."""
+            a: Assumptions, observed_month: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every scenario: (population rows, fund rows), each with a `scenario` column. The money per head
+    of `units` is as observed in `observed_month` (default: the month before the start)."""
+    observed = start_month - 1 if observed_month is None else observed_month
     pops, funds = [], []
     for s in a.scenarios:
         pop = population_table(project_population(start, start_month, a.horizon_months, life,
                                                    scenario_policy(policy, s), a))
         pops.append(pop.assign(scenario=s.name))
-        funds.append(fund_table(pop, units, start_month, a).assign(scenario=s.name))
+        funds.append(fund_table(pop, units, observed, a).assign(scenario=s.name))
     return pd.concat(pops, ignore_index=True), pd.concat(funds, ignore_index=True)
 
 

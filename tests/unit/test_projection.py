@@ -81,7 +81,7 @@ def test_closed_pensioner_cohort_survivors_and_payments_by_hand() -> None:
     # pensions: 1,000 yuan a month, +2 % from July (indexation month)
     units = pd.DataFrame([{"scheme": "110", "region": "330102", "contribution": 0.0, "pension": 1000.0,
                            "expenditure": 0.0}])
-    fund = fund_table(pop, units, M["2027-01"], a)
+    fund = fund_table(pop, units, M["2027-01"] - 1, a)  # amounts observed in 2026-12
     region = fund[fund["region"] == "330102"].set_index("month")
     assert region.loc[M["2027-01"], "pensions_yuan"] == pytest.approx(1_200_000.0)
     assert region.loc[M["2027-06"], "pensions_yuan"] == pytest.approx(1200 * p76 ** 2 * p77 ** 3 * 1000)
@@ -111,7 +111,7 @@ def test_contributors_pay_with_base_growth_and_exit_and_new_ones_join() -> None:
     assert new.set_index("month")["persons"][M["2027-03"]] == pytest.approx(0.5 + 0.5 * e)
     units = pd.DataFrame([{"scheme": "110", "region": "330102", "contribution": 2000.0, "pension": 0.0,
                            "expenditure": 500.0}])
-    fund = fund_table(pop, units, M["2027-01"], a)
+    fund = fund_table(pop, units, M["2027-01"] - 1, a)  # amounts observed in 2026-12
     r = fund[fund["region"] == "330102"].set_index("month")
     # January: the base grows 4 % (observed in 2026); contributions = contributors × 2,000 × 1.04
     assert r.loc[M["2027-01"], "contributions_yuan"] == pytest.approx(100 * 2080)
