@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 
 from lakehouse import lake
+from lakehouse.config import load_conf
 from lakehouse.projection import load_life_table
 from tests.conftest import make_env
 
@@ -140,3 +141,12 @@ def test_fund_forecast_with_intervals_backtest_and_mlflow(forecast_lake: Any) ->
     runs = mlflow.search_runs(experiment_names=["fund_forecast"])
     assert len(runs) == 1 and "metrics.mape_expenditure_all_model" in runs.columns
     assert runs["metrics.mape_expenditure_all_model"].iloc[0] < runs["metrics.mape_expenditure_all_baseline"].iloc[0]
+
+
+def test_every_table_is_documented_column_for_column(forecast_lake: Any) -> None:
+    _, _, t = forecast_lake
+    for name, df in t.items():
+        doc = load_conf(f"tables/gold.{name}.yaml")
+        assert doc["table"] == f"gold.{name}" and doc["grain"].startswith("one row per") and doc["description"]
+        assert set(df.columns) == set(doc["columns"]), name
+        assert len(df) > 0, name
