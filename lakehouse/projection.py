@@ -157,9 +157,9 @@ def project_population(start: pd.DataFrame, start_month: int, months: int, life:
     """Month-by-month stock and flows of one scenario.
 
     `start`: cells (CELL_KEYS, status, persons) on the first day of `start_month`. Returns one row
-    per month × cell with persons > 0: month (index), region, scheme, sex, age, special_job, status,
-    persons (stock on the first day, after that day's retirements), retirements (joined the
-    pensioners that day), new_contributors (joined that day), deaths and exits (during the month).
+    per month × region × scheme × sex × age × status with persons: month (index), persons (stock on
+    the first day, after that day's retirements), retirements (joined the pensioners that day),
+    new_contributors (joined that day), deaths and exits (during the month).
     """
     first = start.assign(enter_month=start_month)[[*CELL_KEYS, "status", "persons", "enter_month"]]
     cells = pd.concat([first, inflow_cells(start, start_month, months, a)], ignore_index=True)
@@ -172,6 +172,10 @@ def project_population(start: pd.DataFrame, start_month: int, months: int, life:
     q = {s: monthly_probability(g.sort_values("age")["qx"].to_numpy()) for s, g in life.groupby("sex")}
     q_by_cell = np.vstack([q[s] for s in cells["sex"]])  # cells × ages
     exit_monthly = monthly_probability(cells["scheme"].map(a.exit_rate).fillna(0.0).to_numpy())
+    # aggregate each month at once to group × age × status (a big city has ~10^4 cells a month)
+    groups = cells[["region", "scheme", "sex"]].drop_duplicates().reset_index(drop=True)
+    group = cells[["region", "scheme", "sex"]].merge(groups.reset_index(), how="left")["index"].to_numpy()
+    slots = len(groups) * (open_age + 1) * 2
     out = []
     for m in range(start_month, start_month + months):
         joining = enter == m
@@ -182,18 +186,21 @@ def project_population(start: pd.DataFrame, start_month: int, months: int, life:
         age = np.clip((m - birth) // 12, 0, open_age)
         deaths = persons * q_by_cell[np.arange(len(cells)), age]
         exits = np.where(pensioner, 0.0, (persons - deaths) * exit_monthly)
-        live = persons > 0
-        out.append(pd.DataFrame({
-            "month": m, "cell": np.flatnonzero(live), "age": age[live], "pensioner": pensioner[live],
-            "persons": persons[live], "retirements": np.where(retiring, persons, 0.0)[live],
-            "new_contributors": np.where(joining & (m > start_month), persons, 0.0)[live],
-            "deaths": deaths[live], "exits": exits[live]}))
+        key = (group * (open_age + 1) + age) * 2 + pensioner
+        flows = {name: np.bincount(key, weights=values, minlength=slots) for name, values in (
+            ("persons", persons), ("retirements", np.where(retiring, persons, 0.0)),
+            ("new_contributors", np.where(joining & (m > start_month), persons, 0.0)),
+            ("deaths", deaths), ("exits", exits))}
+        used = np.flatnonzero(np.bincount(key, weights=(persons > 0).astype(float), minlength=slots))
+        out.append(pd.DataFrame({"month": m, "key": used, **{k: v[used] for k, v in flows.items()}}))
         persons = persons - deaths - exits
-    flows = pd.concat(out, ignore_index=True)
-    keys = cells[["region", "scheme", "sex", "special_job"]].iloc[flows["cell"]].reset_index(drop=True)
-    flows = pd.concat([flows.drop(columns="cell"), keys], axis=1)
-    flows["status"] = np.where(flows.pop("pensioner"), PENSIONER, CONTRIBUTOR)
-    return flows
+    rows = pd.concat(out, ignore_index=True)
+    key = rows.pop("key").to_numpy()
+    rows["status"] = np.where(key % 2 == 1, PENSIONER, CONTRIBUTOR)
+    rows["age"] = (key // 2) % (open_age + 1)
+    rows = pd.concat([rows, groups.iloc[key // 2 // (open_age + 1)].reset_index(drop=True)], axis=1)
+    return rows[["month", "region", "scheme", "sex", "age", "status", "persons", "retirements",
+                 "new_contributors", "deaths", "exits"]]
 
 
 def population_table(flows: pd.DataFrame) -> pd.DataFrame:
