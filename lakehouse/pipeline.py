@@ -36,10 +36,11 @@ NIGHTLY_STEPS: tuple[Step, ...] = (
     Step("rules", "监管规则", "jobs.rules_run:run"),
     Step("export", "夜间导出", "jobs.export_nightly:run"),
 )
-# Steps of their own DAGs: training (weekly) is never part of the nightly scoring.
+# Steps of their own DAGs: training (weekly) is never part of the nightly scoring; forecasts are monthly.
 OTHER_STEPS: tuple[Step, ...] = (
     Step("train", "模型训练", "models.train_all:run"),
     Step("maintain", "湖维护", "jobs.maintain_lake:run"),
+    Step("forecast", "基金预测", "jobs.forecast:run"),  # monthly: projections, mortality check, forecasts
 )
 STEPS_BY_NAME = {s.name: s for s in NIGHTLY_STEPS + OTHER_STEPS}
 

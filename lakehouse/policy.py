@@ -55,6 +55,7 @@ class Policy:
     legal_age: Mapping[str, Mapping[str, int]]
     special_job_age: Mapping[str, int]
     reform: tuple[ReformStep, ...]
+    reform_schemes: frozenset[str]  # schemes whose ages the reform moves (110, 120; not 170)
     employer_rate: Decimal
     individual_rate: Decimal
 
@@ -77,11 +78,14 @@ class Policy:
             year, month = (int(x) for x in str(s["born_from"]).split("-"))
             steps.append(ReformStep(str(s["sex"]), int(s["base_age"]), _month_index(year, month),
                                     int(s["months_per_step"]), int(s["max_months"])))
+        reform_schemes = frozenset(str(s) for s in ret["reform"]["schemes"])
+        if not reform_schemes <= set(legal):
+            raise ValueError(f"policy.yaml: reform schemes {sorted(reform_schemes - set(legal))} have no legal age")
         if ret.get("several_schemes", "lower_age") != "lower_age":
             raise ValueError("policy.yaml: only several_schemes: lower_age is supported")
         rates = raw["contribution_rates"]
         return cls(floors, other, {int(y): Decimal(str(v)) for y, v in base["ceilings"].items()}, legal, special,
-                   tuple(steps), Decimal(str(rates["employer"])), Decimal(str(rates["individual"])))
+                   tuple(steps), reform_schemes, Decimal(str(rates["employer"])), Decimal(str(rates["individual"])))
 
     # -- contribution base ---------------------------------------------------------------
     @staticmethod
@@ -104,8 +108,8 @@ class Policy:
         return self.special_job_age[sex] if special_job else self.legal_age[scheme][sex]
 
     def delay_months(self, birth: dt.date, sex: str, scheme: str, special_job: bool) -> int:
-        """Months added by the 2025 reform (special jobs are not moved)."""
-        if special_job:
+        """Months added by the 2025 reform (special jobs and schemes outside `reform_schemes` are not moved)."""
+        if special_job or scheme not in self.reform_schemes:
             return 0
         age = self.base_age(sex, scheme, special_job)
         return max((s.delay(birth) for s in self.reform if s.sex == sex and s.base_age == age), default=0)

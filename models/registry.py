@@ -24,10 +24,11 @@ def use_tracking(env: Env, experiment: str) -> str:
     mlflow.set_tracking_uri(env.mlflow_tracking_uri)
     mlflow.set_registry_uri(env.mlflow_tracking_uri)
     found = mlflow.get_experiment_by_name(experiment)
-    if found is None:
-        return mlflow.create_experiment(experiment, artifact_location=(env.mlflow_artifact_root / experiment).as_uri())
-    mlflow.set_experiment(experiment)
-    return found.experiment_id
+    experiment_id = found.experiment_id if found is not None else mlflow.create_experiment(
+        experiment, artifact_location=(env.mlflow_artifact_root / experiment).as_uri())
+    # also when just created: runs started without an experiment id must not land in "Default"
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
 
 
 def champion_version(env: Env, name: str) -> str | None:

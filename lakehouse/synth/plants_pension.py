@@ -162,6 +162,8 @@ def _r03(pl: Planter) -> None:
         ("woman_110_at_50", 2, "110", years_ago(53), -12, False),
         ("man_reform_at_legal", 1, "110", reform_man, 4, False),
         ("woman_110_reform_at_legal", 2, "110", dt.date(1975, 3, 12), 2, False),
+        # the reform moves 110 and 120 only: a 城乡居民 man born after 1964-12 still starts at 60
+        ("man_170_at_60", 1, "170", reform_man, 4, False),
     ]
     for name, sex, scheme, first_birth, step, special in decoys:
         for k in range(pl.decoys):

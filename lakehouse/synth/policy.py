@@ -36,6 +36,8 @@ class Policy:
                        int(r["months_per_step"]), int(r["max_months"]))
             for r in raw["reform"]
         ]
+        # the reform moves the employee schemes only: 城乡居民 (170) stays at 60 whatever the birth
+        self.reform_schemes = frozenset(str(s) for s in raw["reform_schemes"])
         self.employer_rate = float(raw["contribution_rates"]["employer"])
         self.individual_rate = float(raw["contribution_rates"]["individual"])
 
@@ -59,9 +61,9 @@ class Policy:
         men, women = self.legal_age[scheme]
         return men if sex == 1 else women
 
-    def delay_months(self, birth: dt.date, sex: int, age: int, special_job: bool) -> int:
-        """Months added by the 2025 reform (special jobs are not moved)."""
-        if special_job:
+    def delay_months(self, birth: dt.date, sex: int, age: int, special_job: bool, scheme: str) -> int:
+        """Months added by the 2025 reform (special jobs and 170 are not moved)."""
+        if special_job or scheme not in self.reform_schemes:
             return 0
         born = month_index(birth)
         for step in self.reform:
@@ -73,5 +75,5 @@ class Policy:
     def legal_retirement(self, birth: dt.date, sex: int, scheme: str, special_job: bool = False) -> dt.date:
         """First day of the month after the month the person reaches the legal age."""
         age = self.base_age(sex, scheme, special_job)
-        months = age * 12 + self.delay_months(birth, sex, age, special_job)
+        months = age * 12 + self.delay_months(birth, sex, age, special_job, scheme)
         return add_months(birth.replace(day=1), months + 1)

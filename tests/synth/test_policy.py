@@ -39,3 +39,15 @@ def test_floors_by_year_and_region_with_nearest_year(policy: Policy) -> None:
     assert policy.floor(2030, "330102") == 4812  # nearest year
     assert policy.floor(2019, "330110") == 3960
     assert policy.ceiling(2025) == 24000
+
+
+@pytest.mark.parametrize(("birth", "sex", "expected"), [
+    (dt.date(1966, 5, 10), 1, dt.date(2026, 6, 1)),   # 60 in 2026-05 (110 would add 5 months)
+    (dt.date(1970, 3, 15), 1, dt.date(2030, 4, 1)),
+    (dt.date(1980, 1, 31), 1, dt.date(2040, 2, 1)),   # 110 would cap at 63
+    (dt.date(1970, 3, 15), 2, dt.date(2030, 4, 1)),
+    (dt.date(1980, 7, 1), 2, dt.date(2040, 8, 1)),
+])
+def test_reform_leaves_170_at_60(policy: Policy, birth: dt.date, sex: int, expected: dt.date) -> None:
+    """POLICY.md: the 2025 reform moves 110 and 120 only; the generator must agree with the rule."""
+    assert policy.legal_retirement(birth, sex, "170") == expected

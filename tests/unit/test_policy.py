@@ -24,7 +24,13 @@ MAN, WOMAN = "1", "2"
     ("1965-04-02", MAN, "110", False, "2025-06-01"),   # 4 months after → still +1: 2025-05
     ("1965-05-02", MAN, "110", False, "2025-08-01"),   # 5 months after → +2: 2025-07
     ("1966-05-10", MAN, "110", False, "2026-11-01"),   # 17 months after → +5: 2026-10
-    ("1966-05-10", MAN, "170", False, "2026-11-01"),   # men are 60 under 170 as well
+    # 170 (城乡居民): the reform moves 110 and 120 only, so 60 whatever the birth year
+    ("1966-05-10", MAN, "170", False, "2026-06-01"),   # 60 in 2026-05, not +5 months as under 110
+    ("1970-03-15", MAN, "170", False, "2030-04-01"),   # 60 in 2030-03 (under 110: 2031-08-01, above)
+    ("1980-01-31", MAN, "170", False, "2040-02-01"),   # 60 in 2040-01 (under 110: capped 63)
+    ("1970-03-15", WOMAN, "170", False, "2030-04-01"),  # 60 in 2030-03
+    ("1980-07-01", WOMAN, "170", False, "2040-08-01"),  # 60 in 2040-07
+    ("1970-03-15", MAN, "110", False, "2031-08-01"),   # 63 months after → +16: 61y4m in 2031-07
     ("1976-12-01", MAN, "120", False, "2040-01-01"),   # 144 months after → +36: 63 in 2039-12
     ("1980-01-31", MAN, "110", False, "2043-02-01"),   # capped at +36: 63 in 2043-01
     # women 55 (120), reform: born 1970-01 or later +1 per 4 months, max +36
