@@ -13,6 +13,7 @@ with its reason and the rest of the night goes on.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import shutil
@@ -25,7 +26,7 @@ import pyarrow.parquet as pq
 
 from lakehouse import lake
 from lakehouse.bronze import file_spec
-from lakehouse.config import Env
+from lakehouse.config import Env, load_conf
 from lakehouse.errors import CorruptDelivery
 from lakehouse.landing.delivery import Delivery, LoadedDelivery, discover, load_delivery, read_manifest
 from lakehouse.sources import FileSpec, SourceSpec, load_sources
@@ -48,6 +49,7 @@ class Outcome:
     window_to: dt.date | None = None
     manifest_sha256: str = ""
     files_json: str = "[]"
+    fingerprint: str = ""
 
 
 def bronze_arrow(spec: FileSpec, loaded: LoadedDelivery, run_id: str) -> pa.Table | None:
@@ -82,11 +84,57 @@ def bronze_schema(spec: FileSpec) -> pa.Schema:
     ])
 
 
-def _already_loaded(env: Env) -> dict[tuple[str, dt.date], tuple[str, str]]:
+@dataclass(frozen=True)
+class Known:
+    """What the deliveries log says of one source/date."""
+
+    status: str
+    sequence: int
+    fingerprint: str
+    files_json: str
+
+
+def _already_loaded(env: Env) -> dict[tuple[str, dt.date], Known]:
     if not lake.exists(env, DELIVERIES):
         return {}
-    rows = lake.read_arrow(env, DELIVERIES, ["source", "extract_date", "status", "manifest_sha256"]).to_pylist()
-    return {(r["source"], r["extract_date"]): (r["status"], r["manifest_sha256"]) for r in rows}
+    table = lake.read_arrow(env, DELIVERIES)
+    rows = table.to_pylist()
+    return {(r["source"], r["extract_date"]): Known(r["status"], r["sequence"],
+                                                    r.get("fingerprint") or r["manifest_sha256"], r["files_json"])
+            for r in rows}
+
+
+def fingerprint(delivery: Delivery) -> str:
+    """The manifest plus each listed file's size and modification time: a delivery whose files
+    are replaced under an unchanged manifest is looked at again."""
+    h = hashlib.sha256(delivery.manifest_sha256.encode())
+    for f in delivery.files:
+        path = delivery.path / f.name
+        st = path.stat() if path.is_file() else None
+        h.update(f"|{f.name}|{st.st_size if st else -1}|{st.st_mtime_ns if st else -1}".encode())
+    return h.hexdigest()
+
+
+def _declared_rows(files_json: str, source: SourceSpec) -> dict[str, int]:
+    """Records per registry file kind declared by a logged delivery's manifest."""
+    out: dict[str, int] = {}
+    for f in json.loads(files_json or "[]"):
+        spec = source.spec_for(f["name"])
+        if spec is not None and spec.kind == "registry":
+            out[spec.table] = out.get(spec.table, 0) + int(f["rows"])
+    return out
+
+
+def shrunk_registry(delivery: Delivery, source: SourceSpec, previous: dict[str, int], max_shrink: float) -> str | None:
+    """Why a registry snapshot is held back: it lost more than `max_shrink` of the previous
+    snapshot's records (a truncated or empty extract would close every missing key)."""
+    now = _declared_rows(json.dumps([f.__dict__ for f in delivery.files]), source)
+    for table, rows in sorted(now.items()):
+        before = previous.get(table)
+        if before and rows < (1 - max_shrink) * before:
+            return (f"registry {table}: {rows} records against {before} in the previous snapshot "
+                    f"(more than {max_shrink:.0%} gone, conf/ingest.yaml registry_max_shrink); held back")
+    return None
 
 
 class Staging:
@@ -141,47 +189,67 @@ class Staging:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _rejected(delivery: Delivery, reason: str, fp: str) -> Outcome:
+    files_json = json.dumps([f.__dict__ for f in delivery.files], ensure_ascii=False)
+    return Outcome(delivery.source, delivery.extract_date, delivery.sequence, "REJECTED", reason, 0, (),
+                   delivery.window_from, delivery.window_to, delivery.manifest_sha256, files_json, fp)
+
+
 def ingest_source(
-    env: Env, source: SourceSpec, run_date: dt.date, run_id: str,
-    known: dict[tuple[str, dt.date], tuple[str, str]], staging: Staging,
+    env: Env, source: SourceSpec, run_date: dt.date, run_id: str, known: dict[tuple[str, dt.date], Known],
+    staging: Staging,
 ) -> list[Outcome]:
     """Verify, parse and stage the new deliveries of one source up to `run_date` (`known`: the
-    deliveries log so far). Never raises for bad data."""
+    deliveries log so far). Never raises for bad data: whatever goes wrong with one delivery
+    rejects that delivery, with a reason naming the file and what is wrong, and the night goes on."""
     folders, incomplete = discover(env.paths.landing, source.name, run_date)
+    max_shrink = float(load_conf("ingest.yaml")["registry_max_shrink"])
+    registry_rows: dict[str, int] = {}  # records of the latest loaded snapshot per registry file kind
     outcomes: list[Outcome] = []
     for folder in folders:
+        day = dt.date.fromisoformat(folder.name)  # discover() only returns YYYY-MM-DD folders
+        for (s, d), k in sorted(known.items()):
+            if s == source.name and d < day and k.status == "LOADED":
+                registry_rows.update(_declared_rows(k.files_json, source))
         try:
             delivery: Delivery = read_manifest(source.name, folder)
         except CorruptDelivery as exc:
-            day = dt.date.fromisoformat(folder.name)
             outcomes.append(Outcome(source.name, day, 0, "REJECTED", exc.reason, 0))
             log.error("%s", exc)
             continue
-        previous = known.get((source.name, delivery.extract_date))
-        if previous and previous[1] == delivery.manifest_sha256 and previous[0] in ("LOADED", "REJECTED"):
-            continue  # this exact delivery was handled before
-        files_json = json.dumps([f.__dict__ for f in delivery.files], ensure_ascii=False)
+        fp = fingerprint(delivery)
+        previous = known.get((source.name, day))
+        if previous and previous.fingerprint in (fp, delivery.manifest_sha256) and previous.status != "MISSING":
+            continue  # this exact delivery was handled before (loaded, or rejected and unchanged since)
+        if previous and previous.status == "LOADED" and delivery.sequence < previous.sequence:
+            continue  # an older sequence never replaces a newer one
+        reason = shrunk_registry(delivery, source, registry_rows, max_shrink)
+        if reason:
+            log.error("%s/%s: %s", source.name, day, reason)
+            outcomes.append(_rejected(delivery, reason, fp))
+            continue
         try:
             loaded = load_delivery(delivery, source)
+            rows = staging.add(source, loaded, run_id)
         except CorruptDelivery as exc:
             log.error("%s — rejected whole; nothing of it reaches silver", exc)
-            outcomes.append(
-                Outcome(source.name, delivery.extract_date, delivery.sequence, "REJECTED",
-                        f"{exc.file}: {exc.reason}", 0, (), delivery.window_from, delivery.window_to,
-                        delivery.manifest_sha256, files_json)
-            )
+            outcomes.append(_rejected(delivery, f"{exc.file}: {exc.reason}", fp))
             continue
-        rows = staging.add(source, loaded, run_id)
+        except Exception as exc:  # anything else about this delivery: reject it, never stop the night
+            log.exception("%s/%s rejected: unexpected %s", source.name, day, type(exc).__name__)
+            outcomes.append(_rejected(delivery, f"{type(exc).__name__}: {exc}"[:300], fp))
+            continue
         for note in loaded.drift:
-            log.warning("schema drift %s/%s: %s", source.name, delivery.extract_date, note)
-        log.info("verified %s/%s (sequence %d): %d records", source.name, delivery.extract_date, delivery.sequence, rows)
+            log.warning("schema drift %s/%s: %s", source.name, day, note)
+        log.info("verified %s/%s (sequence %d): %d records", source.name, day, delivery.sequence, rows)
+        files_json = json.dumps([f.__dict__ for f in delivery.files], ensure_ascii=False)
+        registry_rows.update(_declared_rows(files_json, source))
         outcomes.append(
-            Outcome(source.name, delivery.extract_date, delivery.sequence, "LOADED", "", rows,
-                    tuple(loaded.drift), delivery.window_from, delivery.window_to,
-                    delivery.manifest_sha256, files_json)
+            Outcome(source.name, day, delivery.sequence, "LOADED", "", rows, tuple(loaded.drift),
+                    delivery.window_from, delivery.window_to, delivery.manifest_sha256, files_json, fp)
         )
     arrived = {o.extract_date for o in outcomes} | {
-        d for (s, d), (status, _) in known.items() if s == source.name and status != "MISSING"
+        d for (s, d), k in known.items() if s == source.name and k.status != "MISSING"
     }
     if run_date not in arrived:
         reason = "folder without _MANIFEST.json" if run_date in incomplete else "no delivery for this date"
@@ -194,8 +262,9 @@ DELIVERIES_SCHEMA = pa.schema([
     ("source", pa.string()), ("extract_date", pa.date32()), ("sequence", pa.int32()), ("status", pa.string()),
     ("reason", pa.string()), ("rows", pa.int64()), ("schema_drift", pa.list_(pa.string())),
     ("window_from", pa.date32()), ("window_to", pa.date32()), ("manifest_sha256", pa.string()),
-    ("files_json", pa.string()), ("run_id", pa.string()),
+    ("files_json", pa.string()), ("run_id", pa.string()), ("fingerprint", pa.string()),
 ])
+ATTEMPTS = "ops.delivery_attempts"
 
 
 def outcomes_table(outcomes: list[Outcome], run_id: str) -> pa.Table:
@@ -203,16 +272,27 @@ def outcomes_table(outcomes: list[Outcome], run_id: str) -> pa.Table:
     rows = [
         {"source": o.source, "extract_date": o.extract_date, "sequence": o.sequence, "status": o.status,
          "reason": o.reason, "rows": o.rows, "schema_drift": list(o.drift), "window_from": o.window_from,
-         "window_to": o.window_to, "manifest_sha256": o.manifest_sha256, "files_json": o.files_json, "run_id": run_id}
+         "window_to": o.window_to, "manifest_sha256": o.manifest_sha256, "files_json": o.files_json, "run_id": run_id,
+         "fingerprint": o.fingerprint}
         for o in outcomes
     ]
     return pa.Table.from_pylist(rows, schema=DELIVERIES_SCHEMA)
 
 
-def record_outcomes(env: Env, outcomes: list[Outcome], run_id: str) -> None:
-    """Upsert outcomes into ops.deliveries keyed by (source, extract_date), in one transaction."""
-    if outcomes:
-        lake.upsert_arrow(outcomes_table(outcomes, run_id), env, DELIVERIES, ["source", "extract_date"])
+def record_outcomes(env: Env, outcomes: list[Outcome], run_id: str,
+                    known: dict[tuple[str, dt.date], Known] | None = None) -> None:
+    """Every attempt into ops.delivery_attempts (history); ops.deliveries keeps, per source and
+    date, the delivery silver uses: a rejected re-send never hides the loaded sequence before it."""
+    if not outcomes:
+        return
+    known = known or {}
+    attempts = outcomes_table(outcomes, run_id).append_column(
+        "attempted_at", pa.array([dt.datetime.now(dt.UTC).replace(tzinfo=None)] * len(outcomes), pa.timestamp("us")))
+    lake.append_arrow(attempts, env, ATTEMPTS)
+    current = [o for o in outcomes
+               if not (o.status == "REJECTED" and (k := known.get((o.source, o.extract_date))) and k.status == "LOADED")]
+    if current:
+        lake.upsert_arrow(outcomes_table(current, run_id), env, DELIVERIES, ["source", "extract_date"])
 
 
 def run(run_date: dt.date, env: Env, run_id: str, sources: list[str] | None = None) -> list[Outcome]:
@@ -233,7 +313,7 @@ def run(run_date: dt.date, env: Env, run_id: str, sources: list[str] | None = No
     finally:
         staging.close()
     # the log is written last, in one transaction: silver sees these deliveries only now
-    record_outcomes(env, outcomes, run_id)
+    record_outcomes(env, outcomes, run_id, known)
     log.info(
         "bronze %s: %d loaded, %d rejected, %d missing; %d records into %d tables",
         run_date, sum(o.status == "LOADED" for o in outcomes), sum(o.status == "REJECTED" for o in outcomes),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +28,7 @@ RISK_HEADER = ["clue_id", "rule_code", "risk_type", "person_ref", "name_masked",
 CERT_HEADER = ["person_ref", "name_masked", "certno_masked", "region", "status", "p_alive", "last_strong_signal",
                "last_signal_source", "cycle"]
 UNKNOWN_REGION = "000000"
+REGION_CODE = re.compile(r"^[0-9]{6}$")
 RISK_NOTES = {
     "clue_id": "线索编号(同一人同一规则固定)", "rule_code": "规则代码", "risk_type": "风险类型",
     "person_ref": "人员假名编号", "name_masked": "姓名(脱敏)", "certno_masked": "身份证号(脱敏)",
@@ -35,6 +37,12 @@ RISK_NOTES = {
 }
 RISK_WIDTHS = {"clue_id": 18, "rule_code": 26, "risk_type": 22, "person_ref": 18, "certno_masked": 20,
                "evidence": 70, "first_seen": 12, "suggested_action": 14, "amount_at_risk": 14}
+
+
+def region_of(region: str | None) -> str:
+    """The region a row is filed under: its 6-digit code, else 000000 (未知). Regions name files and
+    sheets, so nothing else reaches a path (silver already quarantines bad codes)."""
+    return region if region and REGION_CODE.match(region) else UNKNOWN_REGION
 
 
 def code_version() -> str:
@@ -75,7 +83,7 @@ def run(run_date: dt.date, env: Env, run_id: str) -> Path:
     """Write `<exports>/<run_date>/` atomically; returns the folder."""
     spark = get_spark(env, "export_nightly")
     identity = lake.read(spark, env, "restricted.identity")
-    regions = [r.region or UNKNOWN_REGION for r in lake.read(spark, env, "silver.person").where("is_pensioner")
+    regions = [region_of(r.region) for r in lake.read(spark, env, "silver.person").where("is_pensioner")
                .select("region").distinct().collect()]
     clues = risk_rows(lake.read(spark, env, "gold.risk_clue"), identity).orderBy(
         "region", "rule_code", F.col("score").desc(), "clue_id").collect()
@@ -83,7 +91,7 @@ def run(run_date: dt.date, env: Env, run_id: str) -> Path:
             .join(identity.select("person_ref", "certno", "name"), "person_ref", "left")
             .orderBy("region", "person_ref").collect())
     # a clue outside any pensioner region still gets a list (never dropped silently)
-    regions = sorted(set(regions) | {c.region or UNKNOWN_REGION for c in clues})
+    regions = sorted(set(regions) | {region_of(c.region) for c in clues})
     model = lake.read(spark, env, "gold.survival_score").select("model_name", "model_version").distinct().collect()
     if lake.exists(env, "gold.fraud_score"):  # M02: the fraud model's version, once one is trained
         model += (lake.read(spark, env, "gold.fraud_score").where(F.col("model_version").isNotNull())
@@ -99,7 +107,7 @@ def run(run_date: dt.date, env: Env, run_id: str) -> Path:
                 [c.clue_id, c.rule_code, c.risk_type, c.person_ref, mask_name(c.name), mask_certno(c.certno),
                  c.region, c.score, _text(c.amount_at_risk), c.evidence, _text(c.first_seen), c.status,
                  c.suggested_action]
-                for c in clues if (c.region or UNKNOWN_REGION) == region
+                for c in clues if (region_of(c.region)) == region
             ]
             for rel, data in (
                 (f"risk_list/risk_list_{region}.csv", csv_bytes(RISK_HEADER, rows)),
@@ -112,7 +120,7 @@ def run(run_date: dt.date, env: Env, run_id: str) -> Path:
                 [c.person_ref, mask_name(c.name), mask_certno(c.certno), c.region, c.status,
                  None if c.p_alive is None else f"{c.p_alive:.3f}", _text(c.last_strong_signal),
                  c.last_signal_source, c.cycle]
-                for c in cert if (c.region or UNKNOWN_REGION) == region
+                for c in cert if (region_of(c.region)) == region
             ]
             rel = f"certification/certification_{region}.csv"
             data = csv_bytes(CERT_HEADER, crows)

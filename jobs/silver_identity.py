@@ -20,6 +20,7 @@ from lakehouse import bronze
 from lakehouse.config import Env, load_conf
 from lakehouse.standardise import (
     bad_date,
+    bad_region,
     clean,
     id_birth_date,
     id_sex,
@@ -90,6 +91,7 @@ def pension_person(ac01: DataFrame, key: bytes) -> DataFrame:
         malformed_reason(),
         F.col("certno_reason"),
         reason_when(F.col("aac001").isNull(), "MISSING:AAC001"),
+        bad_region(F.col("AAB301"), "AAB301"),
         unmapped(F.col("AAC084"), F.col("retired"), "retired_flag"),
         unmapped(F.col("AAC058"), F.col("special_job"), "special_job"),
         unmapped(F.col("AAC004"), F.col("source_sex"), "sex"),
@@ -119,6 +121,7 @@ def hukou_person(czrk: DataFrame, key: bytes) -> DataFrame:
         df,
         malformed_reason(),
         F.col("certno_reason"),
+        bad_region(F.col("HJDZ_XZQHDM"), "HJDZ_XZQHDM"),
         unmapped(F.col("HKZT"), F.col("hukou_status"), "hukou_status"),
         unmapped(F.col("XBDM"), F.col("source_sex"), "sex"),
         bad_date(F.col("CSRQ"), birth, "CSRQ"),

@@ -22,6 +22,7 @@ from jobs.silver_identity import AC01_RAW, CZRK_RAW
 from lakehouse.identity import Reason
 from lakehouse.standardise import (
     bad_date,
+    bad_region,
     clean,
     malformed_reason,
     map_code,
@@ -162,6 +163,7 @@ def standardise_insured(psn_insu: DataFrame, key: bytes) -> DataFrame:
         unmapped(F.col("insutype"), F.col("scheme"), "scheme"),
         reason_when(clean(F.col("insutype")).isNull(), "MISSING:insutype"),
         unmapped(F.col("psn_insu_stas"), F.col("insured_status"), "enrolment_status"),
+        bad_region(F.col("insu_admdvs"), "insu_admdvs"),
         bad_date(F.col("begndate"), begin, "begndate", required=True),
         bad_date(F.col("enddate"), end, "enddate"),
         reason_when(end < begin, "END_BEFORE_BEGIN"),

@@ -14,6 +14,7 @@ import sys
 
 import lakehouse.commands as commands_pkg
 from lakehouse.logs import setup_logging
+from lakehouse.runlock import LakeBusy
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except LakeBusy as exc:  # another run holds the lake: try again later (EX_TEMPFAIL)
+        print(f"lakehouse {args.command}: busy: {exc}", file=sys.stderr)
+        return 75
     except Exception as exc:  # one readable line for people; the traceback with -v
         logging.getLogger("lakehouse").debug("failed", exc_info=True)
         print(f"lakehouse {args.command}: error: {exc}", file=sys.stderr)

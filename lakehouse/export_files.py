@@ -20,14 +20,29 @@ from contextlib import contextmanager
 from pathlib import Path
 
 FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+FORMULA_START = ("=", "+", "-", "@")
+NUMBER = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
+
+
+def safe_cell(value: object) -> object:
+    """A value as a spreadsheet shows it, never as something it runs: control characters removed
+    (Excel and openpyxl refuse them), and text starting with = + - @ (or a tab) kept as text by a
+    leading apostrophe, so a name or a region from a source cannot become a live formula."""
+    if not isinstance(value, str):
+        return "" if value is None else value
+    text = CONTROL_CHARACTERS.sub("", value)
+    if (value[:1] == "\t" or text.startswith(FORMULA_START)) and not NUMBER.match(text):
+        return "'" + text
+    return text
 
 
 def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
-    """UTF-8 with BOM (Excel opens it as UTF-8), CRLF line ends, minimal quoting."""
+    """UTF-8 with BOM (Excel opens it as UTF-8), CRLF line ends, minimal quoting, safe cells."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
+    writer.writerows([[safe_cell(v) for v in row] for row in rows])
     return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
 
 
@@ -60,10 +75,10 @@ def xlsx_bytes(
 
     wb = Workbook()
     ws = wb.active
-    ws.title = sheet_title
+    ws.title = re.sub(r"[\[\]:*?/\\]", "_", sheet_title)[:31]  # what Excel allows in a sheet name
     ws.append(list(header))
     for row in rows:
-        ws.append(["" if v is None else v for v in row])
+        ws.append([safe_cell(v) for v in row])
     for cell in ws[1]:
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = PatternFill("solid", fgColor="305496")

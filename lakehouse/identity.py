@@ -94,9 +94,9 @@ def person_ref(certno: str, key: bytes) -> str:
 
 def mask_name(name: str | None) -> str:
     """Keep the first and last character with one `*` between (`张*三`, `张*`)."""
+    name = "".join(ch for ch in (name or "") if ch.isprintable()).strip()
     if not name:
         return ""
-    name = name.strip()
     if len(name) == 1:
         return name + "*"
     return f"{name[0]}*{name[-1]}" if len(name) > 2 else f"{name[0]}*"
@@ -106,4 +106,6 @@ def mask_certno(certno: str | None) -> str:
     """Keep the first 6 and last 4 characters with 8 `*` between."""
     if not certno:
         return ""
+    if len(certno) < 15:  # not an ID number: nothing of it is shown
+        return "*" * len(certno)
     return f"{certno[:6]}********{certno[-4:]}"

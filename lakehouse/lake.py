@@ -83,8 +83,16 @@ def upsert_arrow(rows: pa.Table, env: Env, name: str, keys: list[str]) -> None:
         write_deltalake(path, rows, mode="overwrite")
         return
     on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-    (DeltaTable(path).merge(rows, on, source_alias="s", target_alias="t")
+    # merge_schema: a column added since the table was created (e.g. ops.deliveries.fingerprint)
+    (DeltaTable(path).merge(rows, on, source_alias="s", target_alias="t", merge_schema=True)
      .when_matched_update_all().when_not_matched_insert_all().execute())
+
+
+def append_arrow(rows: pa.Table, env: Env, name: str) -> None:
+    """Append rows (a log table, e.g. ops.delivery_attempts) in one transaction."""
+    from deltalake import write_deltalake
+
+    write_deltalake(str(table_path(env, name)), rows, mode="append", schema_mode="merge")
 
 
 def read_arrow(env: Env, name: str, columns: list[str] | None = None) -> pa.Table:

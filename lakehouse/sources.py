@@ -30,7 +30,10 @@ class FileSpec:
         return f"{self.source}__{self.table}"
 
     def matches(self, relative_name: str) -> bool:
-        return fnmatch.fnmatchcase(relative_name, self.pattern)
+        """Glob match part by part: `*` never crosses a `/` (taps/part-*.parquet is one folder deep)."""
+        names, patterns = relative_name.split("/"), self.pattern.split("/")
+        return len(names) == len(patterns) and all(
+            fnmatch.fnmatchcase(n, p) for n, p in zip(names, patterns, strict=True))
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,13 @@ def unmapped(raw: Column, mapped: Column, list_name: str) -> Column:
                   F.concat(F.lit(f"UNMAPPED_CODE:{list_name}="), clean(raw)))
 
 
+def bad_region(raw: Column, field: str) -> Column:
+    """Reason BAD_CODE:<field> for a present region that is not a 6-digit GB/T 2260 code (regions
+    name export files and sheets: nothing else may pass)."""
+    value = clean(raw)
+    return F.when(value.isNotNull() & ~value.rlike(r"^[0-9]{6}$"), F.lit(f"BAD_CODE:{field}"))
+
+
 def bad_date(raw: Column, parsed: Column, field: str, required: bool = False) -> Column:
     """Reason BAD_DATE:<field> for a present but unparseable (or required and absent) date."""
     present = clean(raw).isNotNull()

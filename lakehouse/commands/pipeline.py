@@ -10,6 +10,7 @@ import time
 from lakehouse.commands._options import add_paths, env_from_args, iso_date
 from lakehouse.config import Env
 from lakehouse.pipeline import NIGHTLY_STEPS, STEPS_BY_NAME, run_step
+from lakehouse.runlock import lake_lock
 from lakehouse.sources import load_sources
 
 log = logging.getLogger("lakehouse")
@@ -25,7 +26,9 @@ def _ingest(args: argparse.Namespace) -> int:
     from jobs import bronze_ingest
 
     env = env_from_args(args)
-    outcomes = bronze_ingest.run(args.run_date, env, args.run_id or f"manual__{args.run_date}", args.source)
+    run_id = args.run_id or f"manual__{args.run_date}"
+    with lake_lock(env, run_id, f"lakehouse ingest {args.run_date}"):
+        outcomes = bronze_ingest.run(args.run_date, env, run_id, args.source)
     print(f"{'source':<16}{'extract_date':<14}{'seq':>4} {'status':<9}{'records':>9}  reason")
     for o in outcomes:
         print(f"{o.source:<16}{o.extract_date.isoformat():<14}{o.sequence:>4} {o.status:<9}{o.rows:>9}  {o.reason}")
@@ -35,11 +38,14 @@ def _ingest(args: argparse.Namespace) -> int:
 def run_dates(env: Env, dates: list[dt.date], only: list[str] | None = None, run_id: str | None = None) -> None:
     """Every nightly step (or only some) for each date in order, in this one process (one Spark session)."""
     steps = [s for s in NIGHTLY_STEPS if not only or s.name in only]
-    for i, day in enumerate(dates, start=1):
-        for step in steps:
-            t0 = time.monotonic()
-            run_step(step.name, day, env, run_id or f"manual__{day}")
-            log.info("[%d/%d] %s %-12s done in %.1fs", i, len(dates), day, step.name, time.monotonic() - t0)
+    command = f"lakehouse nightly/backfill {dates[0]}..{dates[-1]}" if dates else "lakehouse nightly"
+    # the whole command holds the lake: no other run slips in between two steps or two dates
+    with lake_lock(env, run_id or f"manual__{dates[0] if dates else ''}", command):
+        for i, day in enumerate(dates, start=1):
+            for step in steps:
+                t0 = time.monotonic()
+                run_step(step.name, day, env, run_id or f"manual__{day}")
+                log.info("[%d/%d] %s %-12s done in %.1fs", i, len(dates), day, step.name, time.monotonic() - t0)
 
 
 def _nightly_dates(args: argparse.Namespace, dates: list[dt.date]) -> int:

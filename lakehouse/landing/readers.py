@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import gzip
 import io
 import json
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import orjson
@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from lakehouse.config import load_conf
 from lakehouse.sources import FileSpec
 
 GB_ENCODINGS = {"gbk", "gb2312", "gb18030"}
@@ -38,7 +39,25 @@ META_COLUMNS = ("_extra", "_malformed", "_raw", "_row")
 
 
 class Unreadable(Exception):
-    """The file is not in its declared format or encoding."""
+    """The file is not in its declared format or encoding, or exceeds a limit of conf/ingest.yaml."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one file may be (conf/ingest.yaml `limits`), checked while reading."""
+
+    file_bytes: int
+    decompressed_bytes: int
+    rows: int
+    line_chars: int
+    xlsx_rows: int
+    xlsx_columns: int
+
+
+@cache
+def read_limits() -> Limits:
+    """The limits of conf/ingest.yaml."""
+    return Limits(**{k: int(v) for k, v in load_conf("ingest.yaml")["limits"].items()})
 
 
 @dataclass
@@ -113,15 +132,46 @@ def decode_strict(data: bytes, encoding: str) -> str:
     return text.removeprefix("\ufeff")
 
 
-def _lines(text: str) -> list[str]:
-    """Lines split on LF; a CR before the LF (or at the very end) is not part of the line."""
+def _lines(text: str, limits: Limits) -> list[str]:
+    """Lines split on LF; a CR before the LF (or at the very end) is not part of the line.
+
+    More lines than `limits.rows`, or a line longer than `limits.line_chars`, makes the file
+    unreadable (named by its line number), so no field can grow without bound.
+    """
     text = text.replace("\r\n", "\n")
     if text.endswith("\r"):
         text = text[:-1]
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    if len(lines) > limits.rows + 1:
+        raise Unreadable(f"{len(lines)} lines, over the limit of {limits.rows} records (conf/ingest.yaml)")
+    if lines and max(map(len, lines)) > limits.line_chars:
+        number = next(i for i, ln in enumerate(lines, start=1) if len(ln) > limits.line_chars)
+        raise Unreadable(f"line {number} is longer than {limits.line_chars} characters (conf/ingest.yaml)")
     return lines
+
+
+def gunzip(data: bytes, limit: int) -> bytes:
+    """Decompress every gzip member, streaming, stopping as soon as the output passes `limit`."""
+    out: list[bytes] = []
+    total = 0
+    rest = data
+    while rest:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        chunk = d.decompress(rest, limit + 1 - total)
+        while True:
+            total += len(chunk)
+            if total > limit:
+                raise Unreadable(f"decompresses to more than {limit} bytes (conf/ingest.yaml)")
+            out.append(chunk)
+            if not d.unconsumed_tail:
+                break
+            chunk = d.decompress(d.unconsumed_tail, limit + 1 - total)
+        if not d.eof:
+            raise Unreadable("not a complete gzip file (truncated)")
+        rest = d.unused_data.lstrip(b"\x00")
+    return b"".join(out)
 
 
 def _check_columns(spec: FileSpec, header: list[str]) -> list[str]:
@@ -194,10 +244,10 @@ def _delimited_table(spec: FileSpec, lines: list[str], names: list[str], first_r
     return pa.concat_tables([good, _malformed_table(spec, reasons, raw, bad_rows)])
 
 
-def read_csv(data: bytes, spec: FileSpec) -> ParsedFile:
+def read_csv(data: bytes, spec: FileSpec, limits: Limits) -> ParsedFile:
     """Header CSV matched by column name (any order); rows with the wrong field count are malformed."""
     text = decode_strict(data, spec.encoding)
-    lines = _lines(text)
+    lines = _lines(text, limits)
     if not lines:
         raise Unreadable("empty file: no header row")
     header = [h.strip() for h in next(csv.reader([lines[0]], delimiter=spec.delimiter))]
@@ -206,9 +256,9 @@ def read_csv(data: bytes, spec: FileSpec) -> ParsedFile:
     return ParsedFile(table, len(lines) - 1, extra_cols)
 
 
-def read_delimited(data: bytes, spec: FileSpec) -> ParsedFile:
+def read_delimited(data: bytes, spec: FileSpec, limits: Limits) -> ParsedFile:
     """Header-less positional text (bank files); a wrong field count is a malformed record."""
-    lines = _lines(decode_strict(data, spec.encoding))
+    lines = _lines(decode_strict(data, spec.encoding), limits)
     # positional, no quoting: fields are whatever lies between the delimiters
     table = _delimited_table(spec, lines, list(spec.columns), 1, False, [])
     return ParsedFile(table, len(lines), [])
@@ -230,13 +280,13 @@ def _loads(line: str) -> object:
         return json.loads(line)
 
 
-def read_jsonl_gzip(data: bytes, spec: FileSpec) -> ParsedFile:
+def read_jsonl_gzip(data: bytes, spec: FileSpec, limits: Limits) -> ParsedFile:
     """Gzip JSON Lines; a truncated archive is unreadable, a broken line is malformed."""
     try:
-        text = gzip.decompress(data)
-    except (EOFError, OSError, zlib.error) as exc:
+        text = gunzip(data, limits.decompressed_bytes)
+    except zlib.error as exc:
         raise Unreadable(f"not a complete gzip file ({exc})") from exc
-    lines = _lines(decode_strict(text, spec.encoding))
+    lines = _lines(decode_strict(text, spec.encoding), limits)
     objs: list[dict] = []
     rows: list[int] = []
     bad: tuple[list, list, list] = ([], [], [])
@@ -285,20 +335,43 @@ def _cell_text(value: object) -> str | None:
     return text if text.strip() else None
 
 
-def read_xlsx(data: bytes, spec: FileSpec) -> ParsedFile:
-    """First sheet; the header is the first row holding the required names (title/blank rows above)."""
+def _xlsx_entries_size(data: bytes) -> int:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return sum(i.file_size for i in z.infolist())
+
+
+def read_xlsx(data: bytes, spec: FileSpec, limits: Limits) -> ParsedFile:
+    """First sheet; the header is the first row holding the required names (title/blank rows above).
+
+    The sheet's declared dimension must fit `limits.xlsx_rows` × `limits.xlsx_columns`, and rows
+    are read no wider than that: one cell at XFD1048576 cannot make the reader walk a million rows.
+    """
     import openpyxl
 
     try:
+        if _xlsx_entries_size(data) > limits.decompressed_bytes:
+            raise Unreadable(f"workbook decompresses to more than {limits.decompressed_bytes} bytes")
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Unreadable:
+        raise
     except Exception as exc:  # openpyxl raises several types for a broken zip
         raise Unreadable(f"not a readable xlsx workbook ({type(exc).__name__})") from exc
     sheet = book.worksheets[0]
+    rows_declared, cols_declared = sheet.max_row or 0, sheet.max_column or 0
+    if rows_declared > limits.xlsx_rows or cols_declared > limits.xlsx_columns:
+        book.close()
+        raise Unreadable(f"first sheet spans {rows_declared} rows × {cols_declared} columns, over the limit of "
+                         f"{limits.xlsx_rows} × {limits.xlsx_columns} (conf/ingest.yaml)")
     header: list[str] | None = None
     extra_cols: list[str] = []
     records: list[dict[str, str | None]] = []
     rows: list[int] = []
-    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+    for number, row in enumerate(sheet.iter_rows(values_only=True, max_col=limits.xlsx_columns), start=1):
+        if number > limits.xlsx_rows:
+            book.close()
+            raise Unreadable(f"more than {limits.xlsx_rows} rows in the first sheet (conf/ingest.yaml)")
         cells = [_cell_text(v) for v in row]
         if header is None:
             names = [c.strip() if c else "" for c in cells]
@@ -335,10 +408,19 @@ def _pylist(values: pa.ChunkedArray | list) -> list:
     return values.to_pylist() if isinstance(values, pa.ChunkedArray) else values
 
 
-def read_parquet(data: bytes, spec: FileSpec) -> ParsedFile:
-    """Parquet part file; timestamps of any unit become ISO text with microseconds."""
+def read_parquet(data: bytes, spec: FileSpec, limits: Limits) -> ParsedFile:
+    """Parquet part file; timestamps of any unit become ISO text with microseconds.
+
+    Row count and uncompressed size come from the footer and are checked before any data is read.
+    """
     try:
+        meta = pq.ParquetFile(pa.BufferReader(data)).metadata
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        if meta.num_rows > limits.rows or size > limits.decompressed_bytes:
+            raise Unreadable(f"{meta.num_rows} rows, {size} bytes uncompressed: over the limits of conf/ingest.yaml")
         table = pq.read_table(pa.BufferReader(data))
+    except Unreadable:
+        raise
     except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for broken files
         raise Unreadable(f"not a readable Parquet file ({exc})"[:200]) from exc
     _check_columns(spec, table.column_names)
@@ -360,6 +442,6 @@ READERS = {
 }
 
 
-def read_file(data: bytes, spec: FileSpec) -> ParsedFile:
-    """Parse a landing file according to its spec's format."""
-    return READERS[spec.format](data, spec)
+def read_file(data: bytes, spec: FileSpec, limits: Limits | None = None) -> ParsedFile:
+    """Parse a landing file according to its spec's format, within `limits` (default conf/ingest.yaml)."""
+    return READERS[spec.format](data, spec, limits or read_limits())
