@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lakehouse.config import Env
+from lakehouse.recovery import record_versions
 from lakehouse.runlock import lake_lock
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,9 @@ def run_step(name: str, run_date: dt.date, env: Env, run_id: str | None = None) 
     run_id = run_id or f"manual__{run_date.isoformat()}"
     log.info("step %s (%s) for %s, run %s", step.name, step.label, run_date, run_id)
     with lake_lock(env, run_id, f"step {step.name} {run_date}"):
-        return _resolve(step.target)(run_date=run_date, env=env, run_id=run_id)
+        result = _resolve(step.target)(run_date=run_date, env=env, run_id=run_id)
+        record_versions(env, run_date, run_id, step.name)  # what `lakehouse restore` rolls back to
+        return result
 
 
 def run_nightly(run_date: dt.date, env: Env, run_id: str | None = None) -> None:
