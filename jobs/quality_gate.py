@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from pyspark.sql import DataFrame
@@ -44,14 +45,24 @@ def load_suite(path: Path):  # type: ignore[no-untyped-def]
     return suite
 
 
-def validate(df: DataFrame, suite_path: Path) -> SuiteResult:
-    """Validate a Spark DataFrame against one suite with an ephemeral GX context."""
+@cache
+def _spark_source():  # type: ignore[no-untyped-def]
+    """One ephemeral GX context and Spark data source per process: creating them costs more than
+    validating a small table, and the night validates every silver table."""
     import great_expectations as gx
 
+    return gx.get_context(mode="ephemeral").data_sources.add_spark(name="lake")
+
+
+def validate(df: DataFrame, suite_path: Path) -> SuiteResult:
+    """Validate a Spark DataFrame against one suite (GX Spark data source, whole-dataframe batch)."""
     suite = load_suite(suite_path)
-    context = gx.get_context(mode="ephemeral")
-    asset = context.data_sources.add_spark(name="lake").add_dataframe_asset(name=suite.name.replace(".", "_"))
-    batch = asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": df})
+    source = _spark_source()
+    name = suite.name.replace(".", "_")
+    asset = next((a for a in source.assets if a.name == name), None) or source.add_dataframe_asset(name=name)
+    definition = next((b for b in asset.batch_definitions if b.name == "all"), None) \
+        or asset.add_batch_definition_whole_dataframe("all")
+    batch = definition.get_batch(batch_parameters={"dataframe": df})
     result = batch.validate(suite)
     failures = []
     for r in result.results:
