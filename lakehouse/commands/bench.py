@@ -65,6 +65,7 @@ def _new_rows(env: Env, run_id: str) -> tuple[int, list[dt.date]]:
 
 
 def _nights(env: Env, dates: list[dt.date], work: Path, references: bool) -> list[dict]:
+    from lakehouse import lake
     from lakehouse.bench.measure import measure
     from lakehouse.bench.reference import duckdb_reference, io_limit
     from lakehouse.pipeline import NIGHTLY_STEPS, run_step
@@ -87,6 +88,10 @@ def _nights(env: Env, dates: list[dt.date], work: Path, references: bool) -> lis
             duck = duckdb_reference(env.paths.landing, [d for d in _all_dates(env) if d <= day], day)
             ours = sum(s["seconds"] for s in stages if s["stage"] in INGEST_AND_LIFE_SIGNS)
             ingest = next(s["seconds"] for s in stages if s["stage"] == "ingest")
+            # the same work? persons with a last strong / weak sign in gold beside DuckDB's counts
+            profile = lake.read_arrow(env, "gold.person_profile", ["last_strong_signal", "last_weak_signal"])
+            night["gold_life_signs"] = {"with_strong": profile.num_rows - profile.column(0).null_count,
+                                        "with_weak": profile.num_rows - profile.column(1).null_count}
             night["io_limit"] = dataclasses.asdict(io)
             night["duckdb"] = dataclasses.asdict(duck)
             night["ratio_ingest_to_io_limit"] = ingest / io.seconds if io.seconds else None
@@ -114,11 +119,14 @@ def _markdown(result: dict) -> str:
                 lines.append(f"| {n['night']} | {n['date']} | {n['new_input_rows']} | {s['stage']} | {s['seconds']:.1f} "
                              f"| {s['cpu_seconds']:.1f} | {s['peak_rss_mb']:.0f} | {s['read_mb']:.1f} "
                              f"| {s['written_mb']:.1f} | {s['delta_commits']} | {s['files_added']} |")
-        lines += ["", "| night | total s | ingest / I/O limit | ingest+silver+gold / DuckDB |", "|---:|---:|---:|---:|"]
+        lines += ["", "| night | total s | ingest / I/O limit | ingest+silver+gold / DuckDB | persons with a strong "
+                  "sign: gold / DuckDB |", "|---:|---:|---:|---:|---:|"]
         for n in result["nights"]:
             r1, r2 = n.get("ratio_ingest_to_io_limit"), n.get("ratio_ingest_life_signs_to_duckdb")
+            same = (f"{n['gold_life_signs']['with_strong']} / {n['duckdb']['detail']['with_strong']}"
+                    if "duckdb" in n else "")
             lines.append(f"| {n['night']} | {n['seconds']:.1f} | {'' if r1 is None else f'{r1:.1f}x'} "
-                         f"| {'' if r2 is None else f'{r2:.1f}x'} |")
+                         f"| {'' if r2 is None else f'{r2:.1f}x'} | {same} |")
     if "backfill" in result:
         b = result["backfill"]
         lines += [f"backfill of {b['dates']} dates: {b['seconds']:.1f} s wall, {b['cpu_seconds']:.1f} s CPU, "
