@@ -125,13 +125,15 @@ def _declared_rows(files_json: str, source: SourceSpec) -> dict[str, int]:
     return out
 
 
-def shrunk_registry(delivery: Delivery, source: SourceSpec, previous: dict[str, int], max_shrink: float) -> str | None:
+def shrunk_registry(delivery: Delivery, source: SourceSpec, previous: dict[str, int], max_shrink: float,
+                    min_lost: int = 0) -> str | None:
     """Why a registry snapshot is held back: it lost more than `max_shrink` of the previous
-    snapshot's records (a truncated or empty extract would close every missing key)."""
+    snapshot's records and at least `min_lost` of them, or it is empty where the previous one was
+    not (a truncated or empty extract would close every missing key)."""
     now = _declared_rows(json.dumps([f.__dict__ for f in delivery.files]), source)
     for table, rows in sorted(now.items()):
         before = previous.get(table)
-        if before and rows < (1 - max_shrink) * before:
+        if before and (rows == 0 or (rows < (1 - max_shrink) * before and before - rows >= min_lost)):
             return (f"registry {table}: {rows} records against {before} in the previous snapshot "
                     f"(more than {max_shrink:.0%} gone, conf/ingest.yaml registry_max_shrink); held back")
     return None
@@ -203,7 +205,9 @@ def ingest_source(
     deliveries log so far). Never raises for bad data: whatever goes wrong with one delivery
     rejects that delivery, with a reason naming the file and what is wrong, and the night goes on."""
     folders, incomplete = discover(env.paths.landing, source.name, run_date)
-    max_shrink = float(load_conf("ingest.yaml")["registry_max_shrink"])
+    ingest_conf = load_conf("ingest.yaml")
+    max_shrink = float(ingest_conf["registry_max_shrink"])
+    min_lost = int(ingest_conf.get("registry_shrink_min_lost", 0))
     registry_rows: dict[str, int] = {}  # records of the latest loaded snapshot per registry file kind
     outcomes: list[Outcome] = []
     for folder in folders:
@@ -223,7 +227,7 @@ def ingest_source(
             continue  # this exact delivery was handled before (loaded, or rejected and unchanged since)
         if previous and previous.status == "LOADED" and delivery.sequence < previous.sequence:
             continue  # an older sequence never replaces a newer one
-        reason = shrunk_registry(delivery, source, registry_rows, max_shrink)
+        reason = shrunk_registry(delivery, source, registry_rows, max_shrink, min_lost)
         if reason:
             log.error("%s/%s: %s", source.name, day, reason)
             outcomes.append(_rejected(delivery, reason, fp))

@@ -206,3 +206,20 @@ def test_a_registry_snapshot_that_lost_most_of_its_keys_is_held_back(tmp_path: P
     held = log[("public_security", DAY)]
     assert held["status"] == "REJECTED" and "czrk: 1 records against 10" in held["reason"], held["reason"]
     assert len(lake.read_arrow(env, "bronze.public_security__czrk").to_pylist()) == 10
+
+
+def test_a_small_registry_losing_one_real_key_is_not_held_back_but_an_empty_one_is(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    env = make_env(tmp_path, landing=landing)
+    header = "GMSFHM,XM,XBDM,CSRQ,HJDZ_XZQHDM,HKZT\n"
+    three = [f"{GOOD_ID},张三{i},1,1949-12-31,330102,0\n" for i in range(3)]
+    deliver(landing, "public_security", DAY - dt.timedelta(days=2), {"czrk.csv": (header + "".join(three)).encode()})
+    deliver(landing, "public_security", DAY - dt.timedelta(days=1),
+            {"czrk.csv": (header + "".join(three[:2])).encode()})  # a third of the keys, but only one record
+    deliver(landing, "public_security", DAY, {"czrk.csv": header.encode()})
+    log = ingest(tmp_path, landing)
+    assert log[("public_security", DAY - dt.timedelta(days=1))]["status"] == "LOADED"
+    empty = log[("public_security", DAY)]
+    assert empty["status"] == "REJECTED" and "czrk: 0 records against 2" in empty["reason"], empty["reason"]
+    dates = sorted({r["_extract_date"] for r in lake.read_arrow(env, "bronze.public_security__czrk").to_pylist()})
+    assert dates == [DAY - dt.timedelta(days=2), DAY - dt.timedelta(days=1)]
