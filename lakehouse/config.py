@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 from dataclasses import dataclass, field
 from functools import cache
@@ -14,6 +16,9 @@ import yaml
 REPO_ROOT = Path(os.environ.get("LAKEHOUSE_HOME") or Path(__file__).resolve().parent.parent)
 CONF_DIR = REPO_ROOT / "conf"
 CACHE_DIR = Path(os.environ.get("LAKEHOUSE_CACHE", Path.home() / ".cache" / "lakehouse"))
+# A whole environment handed to a child process (an Airflow task, a CLI run by a test), paths and
+# all, when it was changed in code and has no conf/env file of its own.
+ENV_JSON_VAR = "LAKEHOUSE_ENV_JSON"
 
 
 @dataclass(frozen=True)
@@ -69,10 +74,30 @@ def _abs(p: str | Path) -> Path:
     return path if path.is_absolute() else (REPO_ROOT / path).resolve()
 
 
-@cache
+def env_to_json(env: Env) -> str:
+    """The whole environment as JSON, for `ENV_JSON_VAR` of a child process."""
+    return json.dumps(dataclasses.asdict(env), default=str, ensure_ascii=False, sort_keys=True)
+
+
+def env_from_json(text: str) -> Env:
+    """Inverse of `env_to_json`."""
+    raw = json.loads(text)
+    raw["paths"] = Paths(**{k: Path(v) for k, v in raw["paths"].items()})
+    raw["secrets_file"] = Path(raw["secrets_file"]) if raw.get("secrets_file") else None
+    raw["mlflow_artifact_root"] = Path(raw["mlflow_artifact_root"])
+    return Env(**raw)
+
+
 def load_env(name: str | None = None) -> Env:
-    """Load `conf/env/<name>.yaml`; the name defaults to $LAKEHOUSE_ENV or `local`."""
-    name = name or os.environ.get("LAKEHOUSE_ENV", "local")
+    """Load `conf/env/<name>.yaml`; without a name, the environment handed over in
+    $LAKEHOUSE_ENV_JSON, else the one named by $LAKEHOUSE_ENV, else `local`."""
+    if name is None and os.environ.get(ENV_JSON_VAR):
+        return env_from_json(os.environ[ENV_JSON_VAR])
+    return _load_env_file(name or os.environ.get("LAKEHOUSE_ENV", "local"))
+
+
+@cache
+def _load_env_file(name: str) -> Env:
     raw = _raw_env(name)
     paths = Paths(**{k: _abs(v) for k, v in raw["paths"].items()})
     mlflow = raw.get("mlflow", {})

@@ -40,7 +40,7 @@ from typing import Any
 
 import yaml
 
-from lakehouse.config import CONF_DIR, REPO_ROOT, Env, Paths, load_env
+from lakehouse.config import CONF_DIR, ENV_JSON_VAR, REPO_ROOT, Env, env_to_json, load_env
 from lakehouse.services import process
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,6 @@ COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("scheduler", ("scheduler",)),
     ("dag-processor", ("dag-processor",)),
 )
-ENV_JSON_VAR = "LAKEHOUSE_ENV_JSON"
 TIMEZONE = "Asia/Shanghai"
 
 
@@ -110,25 +109,9 @@ def with_airflow(env: Env, home: Path | None = None, port: int | None = None) ->
 # --- the lakehouse environment as seen by tasks ------------------------------------------------
 
 
-def env_to_json(env: Env) -> str:
-    """The whole environment as JSON, so an Airflow task process sees exactly this `Env`."""
-    body = dataclasses.asdict(env)
-    return json.dumps(body, default=str, ensure_ascii=False, sort_keys=True)
-
-
-def env_from_json(text: str) -> Env:
-    """Inverse of `env_to_json`."""
-    raw = json.loads(text)
-    raw["paths"] = Paths(**{k: Path(v) for k, v in raw["paths"].items()})
-    raw["secrets_file"] = Path(raw["secrets_file"]) if raw.get("secrets_file") else None
-    raw["mlflow_artifact_root"] = Path(raw["mlflow_artifact_root"])
-    return Env(**raw)
-
-
 def task_env() -> Env:
     """The lakehouse environment of the current Airflow process: LAKEHOUSE_ENV_JSON, else LAKEHOUSE_ENV."""
-    text = os.environ.get(ENV_JSON_VAR)
-    return env_from_json(text) if text else load_env()
+    return load_env()
 
 
 # --- configuration ------------------------------------------------------------------------------
