@@ -173,6 +173,6 @@ def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, int]:
     lake.overwrite(profile, env, "gold.person_profile")
     lake.overwrite(fund_monthly(s["pension_payment"], contributions, s["medical_settlement"], s["person"]),
                    env, "gold.fund_monthly")
-    counts = {n: lake.last_commit_rows(spark, env, f"gold.{n}") for n in ("life_signal", "person_profile", "fund_monthly")}
+    counts = {n: lake.last_commit_rows(env, f"gold.{n}") for n in ("life_signal", "person_profile", "fund_monthly")}
     log.info("gold %s: %s", run_date, counts)
     return counts

@@ -249,6 +249,6 @@ def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, int]:
                                  s["death_event"], run_date), env, "gold.age_structure")
     lake.overwrite(disease_monthly(s["medical_settlement"]), env, "gold.disease_monthly")
     lake.overwrite(drug_ranking(s["settlement_detail"], s["medical_settlement"]), env, "gold.drug_ranking")
-    counts = {n: lake.last_commit_rows(spark, env, f"gold.{n}") for n in MARTS}
+    counts = {n: lake.last_commit_rows(env, f"gold.{n}") for n in MARTS}
     log.info("gold marts %s: %s", run_date, counts)
     return counts

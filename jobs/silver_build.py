@@ -47,7 +47,7 @@ class SilverWriter:
 
     def table(self, name: str, df: DataFrame, layer: str = "silver") -> None:
         lake.overwrite(df, self.env, f"{layer}.{name}")
-        self.counts[f"{layer}.{name}"] = lake.last_commit_rows(self.spark, self.env, f"{layer}.{name}")
+        self.counts[f"{layer}.{name}"] = lake.last_commit_rows(self.env, f"{layer}.{name}")
 
     def split(self, name: str, df: DataFrame, raw_columns: list[str]) -> DataFrame:
         # both halves (and the quarantine union at the end) read the same standardised rows

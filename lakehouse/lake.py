@@ -110,10 +110,10 @@ def delete_where(spark: SparkSession, env: Env, name: str, predicate: str) -> No
         DeltaTable.forPath(spark, str(table_path(env, name))).delete(predicate)
 
 
-def last_commit_rows(spark: SparkSession, env: Env, name: str) -> int:
-    """Rows written by the table's latest commit (from the Delta log, without scanning data)."""
-    from delta.tables import DeltaTable
+def last_commit_rows(env: Env, name: str) -> int:
+    """Rows written by the table's latest commit, from its Delta log entry (no Spark job, no scan)."""
+    from deltalake import DeltaTable
 
-    row = DeltaTable.forPath(spark, str(table_path(env, name))).history(1).select("operationMetrics").first()
-    metrics = (row.operationMetrics or {}) if row else {}
+    history = DeltaTable(str(table_path(env, name))).history(1)
+    metrics = (history[0].get("operationMetrics") or {}) if history else {}
     return int(metrics.get("numOutputRows", 0))
