@@ -1,4 +1,7 @@
-"""The 基金收支 dashboard, imported from conf/superset/dashboards, shows the nightly lake's numbers.
+"""The 基金收支 and 基金预测 dashboards, imported from conf/superset/dashboards, show the lake's numbers.
+
+基金收支 reads the nightly tables; 基金预测 reads the monthly forecast tables, which the services
+fixtures add to the same lake (`forecast_tables`: one `forecast` step as of its last night).
 
 A real Superset 6.1.0 over the real Trino over the lake the nightly pipeline built; the page is
 opened in headless Chromium, as a person would: log in, wait for every chart, look at them.
