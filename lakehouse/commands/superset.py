@@ -96,8 +96,7 @@ def _start(args: argparse.Namespace) -> int:
                   "run `lakehouse trino start`, then `lakehouse superset import`")
             return 1
         for name in superset.import_dashboards(env):
-            print(f"imported {name}")
-        print(f"dashboard: {superset.dashboard_url(env)}")
+            print(f"imported {name}: {superset.dashboard_url(env, name)}")
     return 0
 
 

@@ -51,6 +51,7 @@ SETUP_SCRIPT = REPO_ROOT / "scripts" / "setup_superset.sh"
 TRINO_CATALOG = "lakehouse"
 TRINO_USER = "superset"
 FUND_DASHBOARD = "fund_income_expenditure"
+FORECAST_DASHBOARD = "fund_forecast"  # 基金预测: reads the monthly forecast tables (lakehouse forecast)
 # The database URI as written in the bundles; `build_bundle` replaces it per environment.
 BUNDLE_URI = f"trino://{TRINO_USER}@127.0.0.1:18080/{TRINO_CATALOG}"
 # gunicorn: 2 cores here; threads serve the dashboard's parallel chart requests.

@@ -305,6 +305,7 @@ class Registration:
     removed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # table -> Trino's error (not registered)
     views: list[str] = field(default_factory=list)
+    skipped_views: dict[str, str] = field(default_factory=dict)  # view -> the tables the lake lacks
 
     @property
     def tables(self) -> list[str]:
@@ -316,6 +317,7 @@ class Registration:
         return (
             f"{len(self.tables)} tables ({len(self.registered)} new, {len(self.reregistered)} moved, "
             f"{len(self.unchanged)} unchanged, {len(self.removed)} removed{failed}), {len(self.views)} views"
+            + "".join(f"; view {v} skipped: no {t} in the lake" for v, t in sorted(self.skipped_views.items()))
         )
 
 
@@ -444,7 +446,8 @@ def register_lake_tables(env: Env, layers: Sequence[str] = QUERY_LAYERS, views: 
     finally:
         conn.close()
     if views:
-        result.views = create_views(env, failed=result.failed)
+        result.views = create_views(env, failed=result.failed, tables=set(result.tables),
+                                    skipped=result.skipped_views)
     log.info("trino registration: %s", result.summary())
     return result
 
@@ -459,19 +462,43 @@ def view_statements(views_dir: Path = VIEWS_DIR) -> list[tuple[str, str]]:
     return out
 
 
-def create_views(env: Env, views_dir: Path = VIEWS_DIR, failed: dict[str, str] | None = None) -> list[str]:
+_REFERENCE = re.compile(rf"\b{CATALOG}\.(\w+)\.(\w+)", re.IGNORECASE)
+_DEFINES = re.compile(rf"\bVIEW\s+{CATALOG}\.(\w+)\.(\w+)", re.IGNORECASE)
+
+
+def missing_tables(sql: str, tables: set[str], views: set[str]) -> list[str]:
+    """`layer.table` names a view statement reads that are neither in `tables` nor among `views`
+    (its own name, after CREATE ... VIEW, is not a read)."""
+    code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+    defined = _DEFINES.search(code)
+    read = {f"{layer}.{name}".lower() for layer, name in _REFERENCE.findall(code[defined.end():] if defined else code)}
+    return sorted(read - tables - views)
+
+
+def create_views(env: Env, views_dir: Path = VIEWS_DIR, failed: dict[str, str] | None = None,
+                 tables: set[str] | None = None, skipped: dict[str, str] | None = None) -> list[str]:
     """Run each sql/views/*.sql (one `CREATE OR REPLACE VIEW lakehouse.<layer>.<name> AS ...`).
 
     Returns the views created. A failing file raises, or when `failed` is given is recorded
-    there as `view <stem>` and the next file is tried.
+    there as `view <stem>` and the next file is tried. With `tables` (the registered lake tables),
+    a view reading a table the lake does not have yet is skipped and noted in `skipped`: e.g. the
+    forecast views before the monthly `forecast` step first ran — not an error of the view.
     """
     from trino.exceptions import TrinoQueryError
 
     done = []
+    statements = view_statements(views_dir)
+    own = {f"{m.group(1)}.{m.group(2)}".lower() for _, sql in statements if (m := _DEFINES.search(sql))}
     conn = connect(env, ADMIN_USER)
     try:
         cur = conn.cursor()
-        for stem, sql in view_statements(views_dir):
+        for stem, sql in statements:
+            lacking = missing_tables(sql, tables, own) if tables is not None else []
+            if lacking:
+                log.warning("view %s.sql skipped: %s not in the lake", stem, ", ".join(lacking))
+                if skipped is not None:
+                    skipped[stem] = ", ".join(lacking)
+                continue
             try:
                 cur.execute(sql)
                 cur.fetchall()

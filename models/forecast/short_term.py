@@ -128,6 +128,9 @@ def forecast_table(fc: pd.DataFrame, scores: pd.DataFrame, as_of: dt.date) -> pd
     """gold.fund_forecast rows: the forecast split back into measure, scheme, region, with the
     series' backtest MAPE of the model and of the baseline (null when the history was too short)."""
     out = fc.merge(scores[["unique_id", "mape_model", "mape_baseline"]], on="unique_id", how="left")
+    # No series long enough to backtest leaves these all-null objects, which Spark would write as
+    # Delta type `void` — a table Trino cannot read at all.
+    out = out.astype({"mape_model": float, "mape_baseline": float})
     parts = out["unique_id"].str.split("|", expand=True)
     out["measure"], out["scheme"], out["region"] = parts[0], parts[1], parts[2]
     out["month"] = pd.to_datetime(out["ds"]).dt.date

@@ -1,4 +1,5 @@
-"""Real servers for the service tests. `trino_server`: Trino 476 over the nightly lake's tables."""
+"""Real servers for the service tests. `trino_server`: Trino 476 over the nightly lake's tables, with the
+monthly forecast tables added to that lake first (`forecast_tables`)."""
 
 from __future__ import annotations
 
@@ -44,8 +45,25 @@ class TrinoServer:
 
 
 @pytest.fixture(scope="session")
-def trino_server(nightly_lake: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrinoServer]:
-    """Trino on a free port with its state in a temp dir, tables of `nightly_lake` registered.
+def forecast_tables(nightly_lake: Any) -> dict[str, int]:
+    """The monthly `forecast` step run once on the nightly lake, as of its last night.
+
+    The nightly DAG does not run it (it is the monthly DAG `forecast_fund`), but the 基金预测
+    dashboard and its views read gold.fund_forecast and gold.fund_projection: one in-process step on
+    the shared lake is far cheaper than a lake of its own.
+    """
+    from lakehouse.pipeline import run_step
+
+    run_date = nightly_lake.dates[-1]
+    return run_step("forecast", run_date, nightly_lake.env, f"forecast__{run_date}")
+
+
+@pytest.fixture(scope="session")
+def trino_server(
+    nightly_lake: Any, forecast_tables: dict[str, int], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TrinoServer]:
+    """Trino on a free port with its state in a temp dir, tables of `nightly_lake` registered
+    (the forecast tables included).
 
     Installs the trimmed server first when the cache lacks it (scripts/setup_trino.sh, idempotent).
     Stopped at the end of the session.

@@ -1,4 +1,7 @@
-"""The 基金收支 dashboard, imported from conf/superset/dashboards, shows the nightly lake's numbers.
+"""The 基金收支 and 基金预测 dashboards, imported from conf/superset/dashboards, show the lake's numbers.
+
+基金收支 reads the nightly tables; 基金预测 reads the monthly forecast tables, which the services
+fixtures add to the same lake (`forecast_tables`: one `forecast` step as of its last night).
 
 A real Superset 6.1.0 over the real Trino over the lake the nightly pipeline built; the page is
 opened in headless Chromium, as a person would: log in, wait for every chart, look at them.
@@ -312,3 +315,109 @@ def test_scheme_filter_narrows_every_chart(
     by_scheme = next(i for i, t in dashboard_charts.items() if t == "各险种收支")
     assert responses[by_scheme].body is not None
     assert [row["scheme_name"] for row in responses[by_scheme].body["result"][0]["data"]] == [scheme]
+
+
+# --- 基金预测 (fund forecast) dashboard -----------------------------------------------------------
+
+FORECAST_BUNDLE = superset.DASHBOARDS_DIR / superset.FORECAST_DASHBOARD
+# Fan charts: scheme → title; the forecast months of each must equal gold.fund_forecast (latest as_of,
+# all regions, expenditure), its intervals nested lo_95 <= lo_80 <= yhat <= hi_80 <= hi_95.
+FAN_CHARTS = {"110": "企业职工基本养老保险基金支出预测", "120": "机关事业单位养老保险基金支出预测",
+              "170": "城乡居民基本养老保险基金支出预测"}
+FAN_COLUMNS = {"预测__yhat": "yhat", "80%区间__yhat_lower": "lo_80", "80%区间__yhat_upper": "hi_80",
+               "95%区间__yhat_lower": "lo_95", "95%区间__yhat_upper": "hi_95"}
+# Scenario charts: title → (result column, SQL over gold.fund_projection's ALL-region rows per year and scenario)
+SCENARIO_CHARTS = {
+    "两种情景养老金年度支出": ("pensions", "sum(pensions_yuan)"),
+    "两种情景基金年度当期结余": ("net_flow", "sum(contributions_yuan - pensions_yuan)"),
+    "制度抚养比（在职/退休）": ("dependency_ratio", "sum(contributors) / nullif(sum(pensioners), 0)"),
+}
+
+
+@pytest.fixture(scope="module")
+def forecast_charts(superset_server: Any) -> dict[int, str]:
+    """{chart id: title} of the imported 基金预测 dashboard, checked against its bundle."""
+    slug = superset.dashboard_slug(FORECAST_BUNDLE)
+    result = superset_server.api().get(f"/api/v1/dashboard/{slug}/charts")["result"]
+    charts = {c["id"]: c["slice_name"] for c in result}
+    in_bundle = {yaml.safe_load(p.read_text(encoding="utf-8"))["slice_name"]
+                 for p in (FORECAST_BUNDLE / "charts").glob("*.yaml")}
+    assert set(charts.values()) == in_bundle == set(FAN_CHARTS.values()) | set(SCENARIO_CHARTS)
+    return charts
+
+
+def test_forecast_dashboard_renders_every_chart_with_data(
+    superset_server: Any, chromium: Any, forecast_charts: dict[int, str], capsys: Any
+) -> None:
+    """Headless Chromium: the fan charts, both scenarios and the dependency ratio draw data, no errors."""
+    driver = chromium()
+    login(driver, superset_server)
+    driver.get(superset_server.dashboard_url(superset.FORECAST_DASHBOARD))
+    states = wait_for_charts(driver, sorted(forecast_charts))
+    shot = save_full_page(driver, screenshot_path().with_name("forecast_dashboard.png"))
+    with capsys.disabled():
+        print(f"\nforecast dashboard screenshot: {shot}")
+    assert_charts_show_data(states, forecast_charts)
+    responses = chart_data_responses(driver)
+    assert responses and all(r.status == 200 for r in responses), [(r.url, r.status) for r in responses]
+    per_chart = {r.slice_id: r for r in responses if r.slice_id is not None}
+    assert set(per_chart) == set(forecast_charts)
+    for chart_id, response in per_chart.items():
+        assert response.body is not None, f"{forecast_charts[chart_id]}: response body not kept"
+        result = response.body["result"][0]
+        assert result["status"] == "success" and result["rowcount"] > 0, (forecast_charts[chart_id], result)
+
+
+def _chart_rows(api: Any, chart_id: int) -> list[dict[str, Any]]:
+    payload = api.get(f"/api/v1/chart/{chart_id}/data/?format=json&type=full&force=true")["result"][0]
+    assert payload["status"] == "success", payload.get("error")
+    return list(payload["data"])
+
+
+def test_fan_charts_show_the_latest_forecast_with_nested_intervals(
+    superset_server: Any, trino_server: Any, forecast_charts: dict[int, str]
+) -> None:
+    api = superset_server.api()
+    ids = {title: i for i, title in forecast_charts.items()}
+    checked = 0
+    for scheme, title in FAN_CHARTS.items():
+        rows = _chart_rows(api, ids[title])
+        expected = {
+            _key(r[0]): r[1:] for r in trino_server.query(
+                "SELECT month, yhat, lo_80, hi_80, lo_95, hi_95 FROM lakehouse.gold.fund_forecast "
+                "WHERE region = 'ALL' AND measure = 'expenditure' AND scheme = '" + scheme + "' "
+                "AND as_of = (SELECT max(as_of) FROM lakehouse.gold.fund_forecast)", user=superset.TRINO_USER)}
+        assert len(expected) == 12, (title, expected)
+        shown = {_key(r["month"]): r for r in rows if _key(r["month"]) in expected}
+        assert set(shown) == set(expected), title
+        for month, values in expected.items():
+            got = [shown[month][label] for label in FAN_COLUMNS]
+            assert got == pytest.approx(list(values), rel=1e-9), (title, month)
+            lo95, lo80, yhat, hi80, hi95 = (shown[month][k] for k in (
+                "95%区间__yhat_lower", "80%区间__yhat_lower", "预测__yhat", "80%区间__yhat_upper", "95%区间__yhat_upper"))
+            assert lo95 <= lo80 <= yhat <= hi80 <= hi95, (title, month)
+            checked += 1
+        history = [r for r in rows if r["实际"] is not None]
+        assert history and max(_key(r["month"]) for r in history) < min(expected), title
+    assert checked == 12 * len(FAN_CHARTS)
+
+
+def test_scenario_charts_equal_the_projection_per_year_and_scenario(
+    superset_server: Any, trino_server: Any, forecast_charts: dict[int, str]
+) -> None:
+    """Both scenarios, every complete projected year (12 months; the first and last are partial): the
+    chart's value is the sum over the projection's rows of that year."""
+    api = superset_server.api()
+    ids = {title: i for i, title in forecast_charts.items()}
+    labels = {r[0] for r in trino_server.query("SELECT DISTINCT scenario_label FROM lakehouse.gold.fund_projection",
+                                               user=superset.TRINO_USER)}
+    assert len(labels) == 2
+    for title, (column, sql) in SCENARIO_CHARTS.items():
+        rows = _chart_rows(api, ids[title])
+        expected = {(int(r[0]), r[1]): r[2] for r in trino_server.query(
+            f"SELECT year(month), scenario_label, {sql} FROM lakehouse.gold.fund_projection WHERE region = 'ALL' "
+            "GROUP BY 1, 2 HAVING count(DISTINCT month) = 12", user=superset.TRINO_USER)}
+        assert len(expected) >= 2 * 28, title  # 30 projected years, all but the first and last complete
+        shown = {(_key(r["month"]).year, r["scenario_label"]): r[column] for r in rows}
+        assert set(shown) == set(expected) and {s for _, s in shown} == labels, title
+        assert list(shown.values()) == pytest.approx([expected[k] for k in shown], rel=1e-9), title
