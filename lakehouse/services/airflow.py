@@ -56,6 +56,8 @@ COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dag-processor", ("dag-processor",)),
 )
 ENV_JSON_VAR = "LAKEHOUSE_ENV_JSON"
+# Secrets only the pipeline's tasks need (run by the scheduler's LocalExecutor).
+PIPELINE_SECRETS = ("LAKEHOUSE_PSEUDONYM_KEY",)
 TIMEZONE = "Asia/Shanghai"
 
 
@@ -317,7 +319,11 @@ def start(env: Env, timeout: float = 180, schedules: bool = True) -> float:
         environ["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = "False"
     started = time.monotonic()
     for name, args in COMPONENTS:
-        process.start(f"airflow-{name}", airflow_cmd(*args), s.run_dir, env=environ, cwd=REPO_ROOT)
+        # only the scheduler runs tasks (LocalExecutor): the web server and the DAG parser never
+        # get the pseudonymisation key
+        own = environ if name == "scheduler" else {k: v for k, v in environ.items() if k not in PIPELINE_SECRETS}
+        process.start(f"airflow-{name}", airflow_cmd(*args), s.run_dir, env=own, cwd=REPO_ROOT,
+                      clean_env=name != "scheduler")
     api_log = s.run_dir / "airflow-api-server.log"
     process.wait_until(lambda: _all_healthy(s), "Airflow api-server, scheduler and dag-processor", timeout, api_log)
     token = api_token(env)

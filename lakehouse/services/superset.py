@@ -240,7 +240,8 @@ def start(env: Env, timeout: float = 240) -> SupersetSettings:
         "--no-control-socket",
         "superset.app:create_app()",
     ]
-    process.start(_NAME, cmd, s.home, env=process_env(env), cwd=s.home)
+    # its own secret key only: the pseudonymisation key and other secrets stay out (clean_env)
+    process.start(_NAME, cmd, s.home, env=process_env(env), cwd=s.home, clean_env=True)
     try:
         process.wait_until(lambda: is_healthy(env) or not is_running(env), _NAME, timeout, s.log_file)
     except BaseException:
