@@ -38,7 +38,8 @@ import yaml
 
 from lakehouse.config import CACHE_DIR, CONF_DIR, REPO_ROOT, Env
 from lakehouse.secrets import get_secret
-from lakehouse.services import process
+from lakehouse.services import process, trino_auth
+from lakehouse.services import trino as trino_service
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ LOCK_FILE = REPO_ROOT / "requirements" / "superset.lock"
 SETUP_SCRIPT = REPO_ROOT / "scripts" / "setup_superset.sh"
 TRINO_CATALOG = "lakehouse"
 TRINO_USER = "superset"
+PASSWORD_MASK = "XXXXXXXXXX"  # superset.constants.PASSWORD_MASK
 FUND_DASHBOARD = "fund_income_expenditure"
 # The database URI as written in the bundles; `build_bundle` replaces it per environment.
 BUNDLE_URI = f"trino://{TRINO_USER}@127.0.0.1:18080/{TRINO_CATALOG}"
@@ -129,6 +131,10 @@ def process_env(env: Env) -> dict[str, str]:
         "SUPERSET_HOME": str(s.home),
         "SUPERSET_PORT": str(s.port),
         "SUPERSET_SECRET_KEY": get_secret("SUPERSET_SECRET_KEY", env),
+        # requests prefers these variables over a connection's own CA file: Superset's only
+        # HTTPS peer is the local Trino, whose certificate is the installation's own
+        "REQUESTS_CA_BUNDLE": str(trino_service.settings(env).ca_file),
+        "CURL_CA_BUNDLE": str(trino_service.settings(env).ca_file),
         "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONUNBUFFERED": "1",
         "LANG": "C.UTF-8",
@@ -276,19 +282,31 @@ def status(env: Env) -> dict[str, Any]:
 
 
 def trino_uri(env: Env) -> str:
-    """SQLAlchemy URI of the environment's Trino for Superset (user identified by name)."""
-    conf = env.services.get("trino")
-    if not conf:
-        raise RuntimeError(f"environment {env.name!r} has no `trino:` section in conf/env")
-    return f"trino://{TRINO_USER}@{conf.get('host', '127.0.0.1')}:{int(conf.get('port', 18080))}/{TRINO_CATALOG}"
+    """SQLAlchemy URI of the environment's Trino for Superset, without the password.
+
+    Superset connects as TRINO_USER (role analyst in conf/access.yaml: masked, read-only); the
+    password goes to the import separately (`passwords`) and is stored encrypted by Superset.
+    """
+    s = trino_service.settings(env)
+    # Superset's password mask: the import keeps the password given in `passwords` only when
+    # the URI carries the mask (a URI without one resets it to none)
+    return f"trino://{TRINO_USER}:{PASSWORD_MASK}@{s.host}:{s.port}/{TRINO_CATALOG}"
+
+
+def trino_connect_args(env: Env) -> dict[str, Any]:
+    """The Trino driver's arguments: HTTPS, verified against the installation's certificate."""
+    return {"http_scheme": "https", "verify": str(trino_service.settings(env).ca_file)}
+
+
+def trino_password(env: Env) -> str:
+    """The password of Superset's Trino user (created by `lakehouse trino start`)."""
+    return trino_auth.password(trino_service.settings(env).state_dir, TRINO_USER)
 
 
 def trino_answers(env: Env) -> bool:
-    """True when the environment's Trino answers /v1/info (the import connects to it)."""
-    conf = env.services.get("trino") or {}
-    url = f"http://{conf.get('host', '127.0.0.1')}:{int(conf.get('port', 18080))}/v1/info"
+    """True when the environment's Trino answers /v1/info over HTTPS (the import connects to it)."""
     try:
-        return process.http_ok(url)
+        return trino_service.is_ready(env)
     except OSError:
         return False
 
@@ -357,6 +375,8 @@ def build_bundle(env: Env, bundle: Path, dest: Path) -> Path:
             if rel.startswith("databases/"):
                 doc = yaml.safe_load(text)
                 doc["sqlalchemy_uri"] = uri
+                extra = doc.setdefault("extra", {})
+                extra.setdefault("engine_params", {})["connect_args"] = trino_connect_args(env)
                 text = dump_yaml(doc)
             elif rel == "metadata.yaml":
                 doc = yaml.safe_load(text)
@@ -383,7 +403,9 @@ def import_dashboards(env: Env) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="superset-import-") as tmp:
         for bundle in bundles():
             zpath = build_bundle(env, bundle, Path(tmp) / f"{bundle.name}.zip")
-            client.post_file("/api/v1/assets/import/", "bundle", zpath)
+            password = trino_password(env)
+            passwords = {f"databases/{p.name}": password for p in (bundle / "databases").glob("*.yaml")}
+            client.post_file("/api/v1/assets/import/", "bundle", zpath, form={"passwords": json.dumps(passwords)})
             log.info("imported dashboard bundle %s (Trino %s)", bundle.name, trino_uri(env))
             done.append(bundle.name)
     return done
@@ -394,6 +416,8 @@ def _clean_export(rel: Path, doc: dict[str, Any]) -> dict[str, Any]:
     top = rel.parts[0]
     if top == "databases":
         doc["sqlalchemy_uri"] = BUNDLE_URI
+        # per-installation paths (the CA file) are set at import, not kept in the repository
+        (doc.get("extra") or {}).get("engine_params", {}).pop("connect_args", None)
     elif top == "charts":
         params = doc.get("params") or {}
         params.pop("dashboards", None)  # ids of that instance's dashboards
