@@ -10,6 +10,7 @@ registers tables and creates views (ownership, no data privileges beyond gold re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -140,7 +141,7 @@ def _mask_columns(access: Access, role: Role) -> list[dict[str, str]]:
     ]
 
 
-def _table_rules(access: Access) -> list[dict[str, Any]]:
+def _table_rules(access: Access, views: Sequence[str]) -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = []
     for role in access.roles.values():
         if role.registers:
@@ -148,9 +149,14 @@ def _table_rules(access: Access) -> list[dict[str, Any]]:
             # analysts' masks; elsewhere ownership only, to register/unregister and show DDL
             analyst_masks = sorted({m for r in access.roles.values() for m in r.masks})
             columns = _mask_columns(access, Role("views", "", ("-",), masks=tuple(analyst_masks)))
+            # tables are registered in the metastore's files, not through Trino (trino_metastore):
+            # this user owns the names of sql/views only, so it can create and replace those
+            # views but never create or drop a table
+            if views:
+                rules.append({"group": role.name, "catalog": CATALOG, "schema": "gold", "table": "|".join(views),
+                              "privileges": ["SELECT", "GRANT_SELECT", "OWNERSHIP"], "columns": columns})
             rules.append({"group": role.name, "catalog": CATALOG, "schema": "gold",
-                          "privileges": ["SELECT", "GRANT_SELECT", "OWNERSHIP"], "columns": columns})
-            rules.append({"group": role.name, "catalog": CATALOG, "privileges": ["OWNERSHIP"]})
+                          "privileges": ["SELECT", "GRANT_SELECT"], "columns": columns})
             continue
         columns = _mask_columns(access, role)
         for user in role.users if role.per_region else (None,):
@@ -174,8 +180,9 @@ def _table_rules(access: Access) -> list[dict[str, Any]]:
     return rules
 
 
-def rules_document(access: Access) -> dict[str, Any]:
-    """Trino file-based system access control rules for `access`."""
+def rules_document(access: Access, views: Sequence[str] = ()) -> dict[str, Any]:
+    """Trino file-based system access control rules for `access`; `views` are the names of the
+    gold views the registrar creates (sql/views)."""
     reg = next(r for r in access.roles.values() if r.registers).name
     known = "|".join(sorted(access.roles))
     watchers = [r.name for r in access.roles.values() if r.sees_all_queries]
@@ -185,15 +192,9 @@ def rules_document(access: Access) -> dict[str, Any]:
             {"group": known, "catalog": f"{CATALOG}|system", "allow": "read-only"},
             {"catalog": ".*", "allow": "none"},
         ],
-        "schemas": [
-            {"group": reg, "catalog": CATALOG, "schema": ".*", "owner": True},
-            {"schema": ".*", "owner": False},
-        ],
-        "tables": _table_rules(access),
-        "procedures": [
-            {"group": reg, "catalog": CATALOG, "schema": "system",
-             "procedure": "register_table|unregister_table", "privileges": ["EXECUTE"]},
-        ],
+        "schemas": [{"schema": ".*", "owner": False}],
+        "tables": _table_rules(access, views),
+        "procedures": [],
         "functions": [],
         # this section matches users, not groups
         "system_information": [

@@ -39,7 +39,7 @@ from typing import Any
 
 from lakehouse import access
 from lakehouse.config import CACHE_DIR, CONF_DIR, REPO_ROOT, Env
-from lakehouse.services import process, trino_auth
+from lakehouse.services import process, trino_auth, trino_metastore
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,8 @@ def render_config(env: Env, audit_port: int = 0) -> Path:
     os.chmod(etc, 0o700)
     roles = access.load()
     keystore, _ = trino_auth.ensure_tls(s.state_dir, s.host)
-    (etc / "rules.json").write_text(json.dumps(access.rules_document(roles), indent=1), encoding="utf-8")
+    views = [stem for stem, _ in view_statements()]
+    (etc / "rules.json").write_text(json.dumps(access.rules_document(roles, views), indent=1), encoding="utf-8")
     (etc / "groups.txt").write_text(access.groups_text(roles), encoding="utf-8")
     node_env = re.sub(r"[^a-z0-9_]", "_", f"lakehouse_{env.name}".lower())
     values = {
@@ -433,9 +434,6 @@ class Registration:
         )
 
 
-_LOCATION = re.compile(r"location = '((?:[^']|'')*)'")
-
-
 def _location_path(location: str) -> Path:
     """`file:///a/b`, `file:/a/b`, `local:///a/b` or `/a/b` → /a/b."""
     return Path(re.sub(r"^(file|local):/*", "/", location.rstrip("/")))
@@ -472,91 +470,54 @@ def lake_tables(env: Env, layers: Iterable[str] = QUERY_LAYERS) -> dict[str, Pat
     return found
 
 
+def _metastore(env: Env) -> Path:
+    return settings(env).state_dir / "metastore"
+
+
 def registered_tables(env: Env, layers: Iterable[str] = QUERY_LAYERS) -> dict[str, Path | None]:
-    """`layer.table` → registered location (None when its metadata cannot be read any more)."""
-    out: dict[str, Path | None] = {}
-    conn = connect(env, ADMIN_USER)
-    try:
-        cur = conn.cursor()
-        layers = list(layers)
-        cur.execute(
-            f"SELECT table_schema, table_name FROM {CATALOG}.information_schema.tables "
-            f"WHERE table_type = 'BASE TABLE' AND table_schema IN ({', '.join(_literal(x) for x in layers)})"
-        )
-        for schema, table in cur.fetchall():
-            try:
-                cur.execute(f"SHOW CREATE TABLE {CATALOG}.{_quote(schema)}.{_quote(table)}")
-                ddl = cur.fetchall()[0][0]
-                match = _LOCATION.search(ddl)
-                out[f"{schema}.{table}"] = (
-                    _location_path(match.group(1).replace("''", "'")) if match else None
-                )
-            except Exception as exc:  # folder deleted or log unreadable: re-register or remove
-                log.debug("cannot read %s.%s: %s", schema, table, exc)
-                out[f"{schema}.{table}"] = None
-    finally:
-        conn.close()
-    return out
+    """`layer.table` → registered location (None when its entry cannot be read any more).
+
+    Read from the file metastore (trino_metastore): no Trino user may show every table's DDL.
+    """
+    found = trino_metastore.tables(_metastore(env), list(layers))
+    return {name: _location_path(loc) if loc else None for name, loc in found.items()}
 
 
 def register_lake_tables(env: Env, layers: Sequence[str] = QUERY_LAYERS, views: bool = True) -> Registration:
     """Register every Delta table of the query layers in `lakehouse`, then (re)create sql/views/*.sql.
 
     Idempotent: a table already registered at the same folder is left alone; one registered at
-    another folder (the lake moved: another environment or test) is unregistered and registered
-    again; one whose folder no longer exists in the lake is unregistered. Unregistering only
-    removes the metastore entry, never data. A table Trino cannot read (e.g. a Delta feature
-    Trino 476 lacks) is reported in `failed` and the others are still registered.
+    another folder (the lake moved: another environment or test) is registered again at the
+    new one; one whose folder no longer exists in the lake is unregistered. Entries are written
+    to the file metastore directly (trino_metastore), so no Trino user needs the right to create
+    or drop tables; unregistering only removes the entry, never data. A table whose first Delta
+    log entry cannot be read is reported in `failed` and the others are still registered.
     """
-    from trino.exceptions import TrinoQueryError
-
     result = Registration()
     if not env.paths.lake.is_dir():
         log.warning("no lake at %s yet: nothing registered", env.paths.lake)
         return result
     wanted = lake_tables(env, layers)
     current = registered_tables(env, layers)
-    conn = connect(env, ADMIN_USER)
-    try:
-        cur = conn.cursor()
-
-        def run(sql: str) -> None:
-            cur.execute(sql)
-            cur.fetchall()
-
-        def unregister(name: str) -> None:
-            schema, table = name.split(".", 1)
-            run(
-                f"CALL {CATALOG}.system.unregister_table("
-                f"schema_name => {_literal(schema)}, table_name => {_literal(table)})"
-            )
-
-        for layer in sorted({name.split(".", 1)[0] for name in wanted}):
-            run(f"CREATE SCHEMA IF NOT EXISTS {CATALOG}.{_quote(layer)}")
-        for name in sorted(set(current) - set(wanted)):
-            log.info("unregistering %s: no longer in %s", name, env.paths.lake)
-            unregister(name)
-            result.removed.append(name)
-        for name, folder in sorted(wanted.items()):
-            if name in current:
-                if current[name] == folder:
-                    result.unchanged.append(name)
-                    continue
-                log.info("re-registering %s: %s -> %s", name, current[name], folder)
-                unregister(name)
-            schema, table = name.split(".", 1)
-            try:
-                run(
-                    f"CALL {CATALOG}.system.register_table(schema_name => {_literal(schema)}, "
-                    f"table_name => {_literal(table)}, table_location => {_literal(_local_uri(folder))})"
-                )
-            except TrinoQueryError as exc:
-                log.error("cannot register %s (%s): %s", name, folder, exc.message)
-                result.failed[name] = f"{exc.error_name}: {exc.message}"
+    metastore = _metastore(env)
+    for layer in sorted({name.split(".", 1)[0] for name in wanted}):
+        trino_metastore.ensure_schema(metastore, layer, ADMIN_USER)
+    for name in sorted(set(current) - set(wanted)):
+        log.info("unregistering %s: no longer in %s", name, env.paths.lake)
+        trino_metastore.unregister(metastore, *name.split(".", 1))
+        result.removed.append(name)
+    for name, folder in sorted(wanted.items()):
+        if name in current:
+            if current[name] == folder:
+                result.unchanged.append(name)
                 continue
-            (result.reregistered if name in current else result.registered).append(name)
-    finally:
-        conn.close()
+            log.info("re-registering %s: %s -> %s", name, current[name], folder)
+        if not any((folder / "_delta_log").glob("*.json")) and not any((folder / "_delta_log").glob("*.checkpoint*")):
+            result.failed[name] = f"no Delta log entry in {folder / '_delta_log'}"
+            continue
+        schema, table = name.split(".", 1)
+        trino_metastore.register(metastore, schema, table, _local_uri(folder), ADMIN_USER)
+        (result.reregistered if name in current else result.registered).append(name)
     if views:
         result.views = create_views(env, failed=result.failed)
     log.info("trino registration: %s", result.summary())
