@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lakehouse import keyguard
 from lakehouse.config import Env
 from lakehouse.recovery import record_versions
 from lakehouse.runlock import lake_lock
+from lakehouse.secrets import pseudonym_key
+
+# Files the pipeline writes (lake, exports, state, GX results) are for the owner and its group:
+# bronze and quarantine hold raw numbers and names like restricted does.
+UMASK = 0o027
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +68,18 @@ def run_step(name: str, run_date: dt.date, env: Env, run_id: str | None = None) 
     run_date = dt.date(run_date.year, run_date.month, run_date.day)
     run_id = run_id or f"manual__{run_date.isoformat()}"
     log.info("step %s (%s) for %s, run %s", step.name, step.label, run_date, run_id)
+    restrict_umask()
     with lake_lock(env, run_id, f"step {step.name} {run_date}"):
+        keyguard.check(env, pseudonym_key(env))  # before anything is written with another key
         result = _resolve(step.target)(run_date=run_date, env=env, run_id=run_id)
         record_versions(env, run_date, run_id, step.name)  # what `lakehouse restore` rolls back to
         return result
+
+
+def restrict_umask() -> None:
+    """At most UMASK for files this process creates (never loosens a stricter one)."""
+    current = os.umask(UMASK)
+    os.umask(current | UMASK)
 
 
 def run_nightly(run_date: dt.date, env: Env, run_id: str | None = None) -> None:
