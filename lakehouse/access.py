@@ -60,6 +60,7 @@ class Access:
     masks: dict[str, Mask]
     regions: tuple[str, ...]
     audited_schemas: tuple[str, ...]
+    superset_users: dict[str, tuple[str, ...]] = field(default_factory=dict)  # user → Superset roles
 
     def users(self) -> dict[str, str]:
         """user → role, supervisors expanded to one user per region."""
@@ -116,7 +117,8 @@ def parse(doc: dict[str, Any]) -> Access:
     roles = {name: _role(name, r or {}, regions, masks) for name, r in (doc.get("roles") or {}).items()}
     if sum(r.registers for r in roles.values()) != 1:
         raise ValueError("conf/access.yaml: exactly one role registers tables (`registers: true`)")
-    access = Access(roles, masks, regions, tuple((doc.get("audit") or {}).get("schemas") or ()))
+    superset_users = {str(u): tuple(d.get("roles") or ()) for u, d in (doc.get("superset") or {}).items()}
+    access = Access(roles, masks, regions, tuple((doc.get("audit") or {}).get("schemas") or ()), superset_users)
     access.users()  # a user in two roles is an error
     return access
 

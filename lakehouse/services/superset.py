@@ -175,7 +175,44 @@ def _setup_stamp(env: Env) -> str:
     user, password = admin_credentials(env)
     key = get_secret("SUPERSET_SECRET_KEY", env).encode()
     digest = hmac.new(key, f"{user}\0{password}".encode(), hashlib.sha256).hexdigest()[:16]
-    return f"venv={venv_dir().name} admin={user}:{digest}"
+    from lakehouse import access
+
+    users = hashlib.sha256(json.dumps(sorted(access.load().superset_users.items())).encode()).hexdigest()[:8]
+    return f"venv={venv_dir().name} admin={user}:{digest} users={users}"
+
+
+def user_password(env: Env, user: str) -> str:
+    """Password of a per-role Superset user (conf/access.yaml `superset:`), created once per installation."""
+    path = settings(env).home / "credentials.json"
+    creds: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if user not in creds:
+        import secrets as _secrets
+
+        creds[user] = _secrets.token_urlsafe(18)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(creds, out)
+    return creds[user]
+
+
+def apply_users(env: Env) -> list[str]:
+    """Create or update the per-role users of conf/access.yaml (`superset:`) with their roles."""
+    from lakehouse import access
+
+    users = [
+        {"username": u, "password": user_password(env, u), "roles": list(roles)}
+        for u, roles in access.load().superset_users.items()
+    ]
+    venv = ensure_installed()
+    result = subprocess.run(
+        [str(venv / "bin" / "python"), str(SUPERSET_CONF / "apply_users.py")],
+        input=json.dumps({"users": users}), env={**os.environ, **process_env(env)},
+        cwd=settings(env).home, capture_output=True, text=True, timeout=600,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"creating Superset's per-role users failed:\n{(result.stdout + result.stderr)[-2000:]}")
+    return [u["username"] for u in users]
 
 
 def setup(env: Env, force: bool = False) -> bool:
@@ -204,6 +241,7 @@ def setup(env: Env, force: bool = False) -> bool:
     elif "created" not in out:
         raise RuntimeError(f"creating the Superset admin failed:\n{out[-2000:]}")
     cli(env, "init")
+    apply_users(env)
     stamp_file.write_text(stamp + "\n")
     return True
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -223,3 +224,16 @@ def test_auditor_sees_every_users_queries_but_no_restricted_rows(trino_server: A
     )
     assert rows == [["analyst"]]
     assert _denied(trino_server, "SELECT count(*) FROM system.runtime.queries", "analyst") == "PERMISSION_DENIED"
+
+
+def test_trino_processes_have_no_pipeline_secret(trino_server: Any) -> None:
+    import os
+
+    assert os.environ.get("LAKEHOUSE_PSEUDONYM_KEY"), "the test session sets a key: it must not reach Trino"
+    state = trino.settings(trino_server.env).state_dir
+    for pid_file in ("trino.pid", "trino-audit.pid"):
+        pid = int((state / pid_file).read_text())
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        names = {item.split(b"=", 1)[0] for item in environ if item}
+        assert b"LAKEHOUSE_PSEUDONYM_KEY" not in names, pid_file
+        assert not {n for n in names if b"PASSWORD" in n or b"SECRET" in n}, pid_file
