@@ -200,7 +200,7 @@ def apply_users(env: Env) -> list[str]:
     """Create or update the per-role users of conf/access.yaml (`superset:`) with their roles."""
     from lakehouse import access
 
-    users = [
+    users: list[dict[str, Any]] = [
         {"username": u, "password": user_password(env, u), "roles": list(roles)}
         for u, roles in access.load().superset_users.items()
     ]
