@@ -61,6 +61,7 @@ class Access:
     regions: tuple[str, ...]
     audited_schemas: tuple[str, ...]
     superset_users: dict[str, tuple[str, ...]] = field(default_factory=dict)  # user → Superset roles
+    airflow_users: dict[str, str] = field(default_factory=dict)  # user → Airflow simple auth manager role
 
     def users(self) -> dict[str, str]:
         """user → role, supervisors expanded to one user per region."""
@@ -118,7 +119,11 @@ def parse(doc: dict[str, Any]) -> Access:
     if sum(r.registers for r in roles.values()) != 1:
         raise ValueError("conf/access.yaml: exactly one role registers tables (`registers: true`)")
     superset_users = {str(u): tuple(d.get("roles") or ()) for u, d in (doc.get("superset") or {}).items()}
-    access = Access(roles, masks, regions, tuple((doc.get("audit") or {}).get("schemas") or ()), superset_users)
+    airflow_users = {str(u): str(d["role"]) for u, d in (doc.get("airflow") or {}).items()}
+    if set(airflow_users.values()) - {"viewer", "user", "op", "admin"}:
+        raise ValueError("conf/access.yaml: Airflow roles are viewer, user, op or admin")
+    access = Access(roles, masks, regions, tuple((doc.get("audit") or {}).get("schemas") or ()), superset_users,
+                    airflow_users)
     access.users()  # a user in two roles is an error
     return access
 

@@ -7,20 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from lakehouse import keyguard
+from lakehouse import keyguard, run_audit
 from lakehouse.config import Env
+from lakehouse.permissions import restrict_umask
 from lakehouse.recovery import record_versions
 from lakehouse.runlock import lake_lock
-from lakehouse.secrets import pseudonym_key
-
-# Files the pipeline writes (lake, exports, state, GX results) are for the owner and its group:
-# bronze and quarantine hold raw numbers and names like restricted does.
-UMASK = 0o027
+from lakehouse.secrets import MissingSecret, pseudonym_key
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +66,20 @@ def run_step(name: str, run_date: dt.date, env: Env, run_id: str | None = None) 
     log.info("step %s (%s) for %s, run %s", step.name, step.label, run_date, run_id)
     restrict_umask()
     with lake_lock(env, run_id, f"step {step.name} {run_date}"):
-        keyguard.check(env, pseudonym_key(env))  # before anything is written with another key
-        result = _resolve(step.target)(run_date=run_date, env=env, run_id=run_id)
-        record_versions(env, run_date, run_id, step.name)  # what `lakehouse restore` rolls back to
+        started = run_audit.now()
+        try:
+            keyguard.check(env, pseudonym_key(env))  # before anything is written with another key
+        except (keyguard.WrongKey, MissingSecret) as exc:
+            run_audit.record(env, run_id, run_date, step.name, started, "refused", exc)
+            raise
+        try:
+            result = _resolve(step.target)(run_date=run_date, env=env, run_id=run_id)
+            record_versions(env, run_date, run_id, step.name)  # what `lakehouse restore` rolls back to
+        except BaseException as exc:
+            run_audit.record(env, run_id, run_date, step.name, started, "failed", exc)
+            raise
+        run_audit.record(env, run_id, run_date, step.name, started, "succeeded")
         return result
-
-
-def restrict_umask() -> None:
-    """At most UMASK for files this process creates (never loosens a stricter one)."""
-    current = os.umask(UMASK)
-    os.umask(current | UMASK)
 
 
 def run_nightly(run_date: dt.date, env: Env, run_id: str | None = None) -> None:

@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 
 from lakehouse.config import CACHE_DIR, CONF_DIR, REPO_ROOT, Env
+from lakehouse.permissions import restrict_umask
 from lakehouse.secrets import get_secret
 from lakehouse.services import process, trino_auth
 from lakehouse.services import trino as trino_service
@@ -264,6 +265,7 @@ def is_healthy(env: Env) -> bool:
 
 def start(env: Env, timeout: float = 240) -> SupersetSettings:
     """Set up if needed, start gunicorn on the environment's port and wait until /health is OK."""
+    restrict_umask()  # its files (state, logs, metadata) for owner and group only
     s = settings(env)
     if is_running(env):
         process.wait_until(lambda: is_healthy(env), _NAME, timeout, s.log_file)

@@ -39,6 +39,7 @@ from typing import Any
 
 from lakehouse import access
 from lakehouse.config import CACHE_DIR, CONF_DIR, REPO_ROOT, Env
+from lakehouse.permissions import restrict_umask
 from lakehouse.services import process, trino_auth, trino_metastore
 
 log = logging.getLogger(__name__)
@@ -261,6 +262,7 @@ def is_running(env: Env) -> bool:
 
 def start(env: Env, timeout: float = 240) -> TrinoSettings:
     """Render the config, start the server (unless already running) and wait until it is ready."""
+    restrict_umask()  # its files (state, logs, metadata) for owner and group only
     s = settings(env)
     if is_running(env):
         process.wait_until(lambda: is_ready(env), "trino", timeout, s.log_file)

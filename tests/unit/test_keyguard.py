@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse import keyguard, pipeline
+from lakehouse import keyguard, permissions, pipeline
 from tests.conftest import make_env
 
 
@@ -57,7 +57,7 @@ def test_the_cli_reports_the_wrong_key_in_one_line(tmp_path: Path, monkeypatch: 
 def test_files_are_created_owner_and_group_only(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
-        pipeline.restrict_umask()
+        permissions.restrict_umask()
         path = tmp_path / "f"
         path.write_text("x")
         assert stat.S_IMODE(path.stat().st_mode) & 0o007 == 0
