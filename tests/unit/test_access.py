@@ -95,3 +95,18 @@ def test_servers_do_not_inherit_the_pseudonymisation_key(monkeypatch: pytest.Mon
 def test_rules_are_valid_json_for_trino() -> None:
     text = json.dumps(access.rules_document(access.load(), views=["a", "b"]))
     assert json.loads(text)["catalogs"][-1] == {"catalog": ".*", "allow": "none"}
+
+
+def test_airflow_ui_users_per_role(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lakehouse.services import airflow
+    from tests.conftest import make_env
+
+    monkeypatch.setenv("AIRFLOW_ADMIN_USER", "admin")
+    monkeypatch.setenv("AIRFLOW_ADMIN_PASSWORD", "admin-secret")
+    env = airflow.with_airflow(make_env(tmp_path), home=tmp_path / "airflow")
+    assert airflow.auth_users(env) == "admin:admin,engineer:op,viewer:viewer"
+    first = airflow.user_password(env, "viewer")
+    assert len(first) > 16 and airflow.user_password(env, "viewer") == first  # kept
+    stored = json.loads(airflow.settings(env).passwords_file.read_text())
+    assert stored["admin"] == "admin-secret" and set(stored) == {"admin", "engineer", "viewer"}
+    assert stat.S_IMODE(airflow.settings(env).passwords_file.stat().st_mode) == 0o600
