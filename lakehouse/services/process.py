@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import subprocess
 import time
@@ -13,6 +14,17 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+# Names of environment variables that carry a secret: not inherited by servers that get only
+# what they are given (`clean_env`), e.g. the pseudonymisation key never reaches Trino or a web UI.
+SECRET_NAME = re.compile(r"KEY|PASSWORD|SECRET|TOKEN|CREDENTIAL", re.IGNORECASE)
+
+
+def inherited_environ(clean: bool) -> dict[str, str]:
+    """This process's environment for a child: all of it, or without secrets when `clean`."""
+    if not clean:
+        return dict(os.environ)
+    return {k: v for k, v in os.environ.items() if not SECRET_NAME.search(k)}
 
 
 def is_running(pid_file: Path) -> bool:
@@ -33,8 +45,13 @@ def start(
     state_dir: Path,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    clean_env: bool = False,
 ) -> int:
-    """Start `cmd` detached in its own process group; output goes to <state_dir>/<name>.log."""
+    """Start `cmd` detached in its own process group; output goes to <state_dir>/<name>.log.
+
+    `env` is added to the inherited environment; with `clean_env` the inherited part leaves out
+    every secret-looking variable (SECRET_NAME), so only secrets passed in `env` reach the process.
+    """
     state_dir.mkdir(parents=True, exist_ok=True)
     pid_file = state_dir / f"{name}.pid"
     if is_running(pid_file):
@@ -47,7 +64,7 @@ def start(
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
+            env={**inherited_environ(clean_env), **(env or {})},
             cwd=cwd,
             start_new_session=True,
         )

@@ -37,8 +37,10 @@ from typing import Any
 import yaml
 
 from lakehouse.config import CACHE_DIR, CONF_DIR, REPO_ROOT, Env
+from lakehouse.permissions import restrict_umask
 from lakehouse.secrets import get_secret
-from lakehouse.services import process
+from lakehouse.services import process, trino_auth
+from lakehouse.services import trino as trino_service
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ LOCK_FILE = REPO_ROOT / "requirements" / "superset.lock"
 SETUP_SCRIPT = REPO_ROOT / "scripts" / "setup_superset.sh"
 TRINO_CATALOG = "lakehouse"
 TRINO_USER = "superset"
+PASSWORD_MASK = "XXXXXXXXXX"  # superset.constants.PASSWORD_MASK
 FUND_DASHBOARD = "fund_income_expenditure"
 FORECAST_DASHBOARD = "fund_forecast"  # 基金预测: reads the monthly forecast tables (lakehouse forecast)
 # The database URI as written in the bundles; `build_bundle` replaces it per environment.
@@ -130,6 +133,10 @@ def process_env(env: Env) -> dict[str, str]:
         "SUPERSET_HOME": str(s.home),
         "SUPERSET_PORT": str(s.port),
         "SUPERSET_SECRET_KEY": get_secret("SUPERSET_SECRET_KEY", env),
+        # requests prefers these variables over a connection's own CA file: Superset's only
+        # HTTPS peer is the local Trino, whose certificate is the installation's own
+        "REQUESTS_CA_BUNDLE": str(trino_service.settings(env).ca_file),
+        "CURL_CA_BUNDLE": str(trino_service.settings(env).ca_file),
         "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONUNBUFFERED": "1",
         "LANG": "C.UTF-8",
@@ -170,7 +177,44 @@ def _setup_stamp(env: Env) -> str:
     user, password = admin_credentials(env)
     key = get_secret("SUPERSET_SECRET_KEY", env).encode()
     digest = hmac.new(key, f"{user}\0{password}".encode(), hashlib.sha256).hexdigest()[:16]
-    return f"venv={venv_dir().name} admin={user}:{digest}"
+    from lakehouse import access
+
+    users = hashlib.sha256(json.dumps(sorted(access.load().superset_users.items())).encode()).hexdigest()[:8]
+    return f"venv={venv_dir().name} admin={user}:{digest} users={users}"
+
+
+def user_password(env: Env, user: str) -> str:
+    """Password of a per-role Superset user (conf/access.yaml `superset:`), created once per installation."""
+    path = settings(env).home / "credentials.json"
+    creds: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if user not in creds:
+        import secrets as _secrets
+
+        creds[user] = _secrets.token_urlsafe(18)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(creds, out)
+    return creds[user]
+
+
+def apply_users(env: Env) -> list[str]:
+    """Create or update the per-role users of conf/access.yaml (`superset:`) with their roles."""
+    from lakehouse import access
+
+    users: list[dict[str, Any]] = [
+        {"username": u, "password": user_password(env, u), "roles": list(roles)}
+        for u, roles in access.load().superset_users.items()
+    ]
+    venv = ensure_installed()
+    result = subprocess.run(
+        [str(venv / "bin" / "python"), str(SUPERSET_CONF / "apply_users.py")],
+        input=json.dumps({"users": users}), env={**os.environ, **process_env(env)},
+        cwd=settings(env).home, capture_output=True, text=True, timeout=600,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"creating Superset's per-role users failed:\n{(result.stdout + result.stderr)[-2000:]}")
+    return [u["username"] for u in users]
 
 
 def setup(env: Env, force: bool = False) -> bool:
@@ -199,6 +243,7 @@ def setup(env: Env, force: bool = False) -> bool:
     elif "created" not in out:
         raise RuntimeError(f"creating the Superset admin failed:\n{out[-2000:]}")
     cli(env, "init")
+    apply_users(env)
     stamp_file.write_text(stamp + "\n")
     return True
 
@@ -221,6 +266,7 @@ def is_healthy(env: Env) -> bool:
 
 def start(env: Env, timeout: float = 240) -> SupersetSettings:
     """Set up if needed, start gunicorn on the environment's port and wait until /health is OK."""
+    restrict_umask()  # its files (state, logs, metadata) for owner and group only
     s = settings(env)
     if is_running(env):
         process.wait_until(lambda: is_healthy(env), _NAME, timeout, s.log_file)
@@ -241,7 +287,8 @@ def start(env: Env, timeout: float = 240) -> SupersetSettings:
         "--no-control-socket",
         "superset.app:create_app()",
     ]
-    process.start(_NAME, cmd, s.home, env=process_env(env), cwd=s.home)
+    # its own secret key only: the pseudonymisation key and other secrets stay out (clean_env)
+    process.start(_NAME, cmd, s.home, env=process_env(env), cwd=s.home, clean_env=True)
     try:
         process.wait_until(lambda: is_healthy(env) or not is_running(env), _NAME, timeout, s.log_file)
     except BaseException:
@@ -276,19 +323,31 @@ def status(env: Env) -> dict[str, Any]:
 
 
 def trino_uri(env: Env) -> str:
-    """SQLAlchemy URI of the environment's Trino for Superset (user identified by name)."""
-    conf = env.services.get("trino")
-    if not conf:
-        raise RuntimeError(f"environment {env.name!r} has no `trino:` section in conf/env")
-    return f"trino://{TRINO_USER}@{conf.get('host', '127.0.0.1')}:{int(conf.get('port', 18080))}/{TRINO_CATALOG}"
+    """SQLAlchemy URI of the environment's Trino for Superset, without the password.
+
+    Superset connects as TRINO_USER (role analyst in conf/access.yaml: masked, read-only); the
+    password goes to the import separately (`passwords`) and is stored encrypted by Superset.
+    """
+    s = trino_service.settings(env)
+    # Superset's password mask: the import keeps the password given in `passwords` only when
+    # the URI carries the mask (a URI without one resets it to none)
+    return f"trino://{TRINO_USER}:{PASSWORD_MASK}@{s.host}:{s.port}/{TRINO_CATALOG}"
+
+
+def trino_connect_args(env: Env) -> dict[str, Any]:
+    """The Trino driver's arguments: HTTPS, verified against the installation's certificate."""
+    return {"http_scheme": "https", "verify": str(trino_service.settings(env).ca_file)}
+
+
+def trino_password(env: Env) -> str:
+    """The password of Superset's Trino user (created by `lakehouse trino start`)."""
+    return trino_auth.password(trino_service.settings(env).state_dir, TRINO_USER)
 
 
 def trino_answers(env: Env) -> bool:
-    """True when the environment's Trino answers /v1/info (the import connects to it)."""
-    conf = env.services.get("trino") or {}
-    url = f"http://{conf.get('host', '127.0.0.1')}:{int(conf.get('port', 18080))}/v1/info"
+    """True when the environment's Trino answers /v1/info over HTTPS (the import connects to it)."""
     try:
-        return process.http_ok(url)
+        return trino_service.is_ready(env)
     except OSError:
         return False
 
@@ -357,6 +416,8 @@ def build_bundle(env: Env, bundle: Path, dest: Path) -> Path:
             if rel.startswith("databases/"):
                 doc = yaml.safe_load(text)
                 doc["sqlalchemy_uri"] = uri
+                extra = doc.setdefault("extra", {})
+                extra.setdefault("engine_params", {})["connect_args"] = trino_connect_args(env)
                 text = dump_yaml(doc)
             elif rel == "metadata.yaml":
                 doc = yaml.safe_load(text)
@@ -383,7 +444,9 @@ def import_dashboards(env: Env) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="superset-import-") as tmp:
         for bundle in bundles():
             zpath = build_bundle(env, bundle, Path(tmp) / f"{bundle.name}.zip")
-            client.post_file("/api/v1/assets/import/", "bundle", zpath)
+            password = trino_password(env)
+            passwords = {f"databases/{p.name}": password for p in (bundle / "databases").glob("*.yaml")}
+            client.post_file("/api/v1/assets/import/", "bundle", zpath, form={"passwords": json.dumps(passwords)})
             log.info("imported dashboard bundle %s (Trino %s)", bundle.name, trino_uri(env))
             done.append(bundle.name)
     return done
@@ -394,6 +457,8 @@ def _clean_export(rel: Path, doc: dict[str, Any]) -> dict[str, Any]:
     top = rel.parts[0]
     if top == "databases":
         doc["sqlalchemy_uri"] = BUNDLE_URI
+        # per-installation paths (the CA file) are set at import, not kept in the repository
+        (doc.get("extra") or {}).get("engine_params", {}).pop("connect_args", None)
     elif top == "charts":
         params = doc.get("params") or {}
         params.pop("dashboards", None)  # ids of that instance's dashboards

@@ -10,8 +10,13 @@ coordinator on the environment's `trino.port`, with everything it writes under `
 
 The catalog `lakehouse` is the Delta Lake connector on local files. Tables are not created by
 Trino: Spark writes them and `register_lake_tables` registers each `<lake>/<layer>/<table>`
-Delta folder of the query layers as `lakehouse.<layer>.<table>`. Access is decided by
-conf/trino/rules.json with the groups in conf/trino/groups.txt (users engineer, analyst, superset).
+Delta folder of the query layers as `lakehouse.<layer>.<table>`.
+
+Who may connect and see what is conf/access.yaml (roles, masks, row filters), rendered into
+etc/rules.json and etc/groups.txt at each start. Clients connect over HTTPS with a password
+(certificate, bcrypt hashes and passwords per installation under <state_dir>/auth/, see
+trino_auth); every completed query is appended to <state_dir>/audit/queries.jsonl by the audit
+sink started beside the server (audit_sink). The server's environment carries no pipeline secret.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ import json
 import logging
 import os
 import re
+import ssl
 import string
+import sys
 import threading
 import urllib.request
 from collections.abc import Iterable, Sequence
@@ -30,8 +37,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from lakehouse import access
 from lakehouse.config import CACHE_DIR, CONF_DIR, REPO_ROOT, Env
-from lakehouse.services import process
+from lakehouse.permissions import restrict_umask
+from lakehouse.services import process, trino_auth, trino_metastore
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +49,15 @@ MIN_JAVA = 24
 CATALOG = "lakehouse"
 # Layers Trino exposes; bronze, quarantine and ops stay Spark-only.
 QUERY_LAYERS = ("gold", "silver", "restricted")
-USERS = ("engineer", "analyst", "superset")
-ADMIN_USER = "engineer"
+# The service user that registers tables and creates views (conf/access.yaml, `registers`).
+ADMIN_USER = access.registrar(access.load())
 TRINO_CONF = CONF_DIR / "trino"
 VIEWS_DIR = REPO_ROOT / "sql" / "views"
 HEAP = "2G"  # 2 cores / 24 GiB shared with Spark (driver 4g) and Superset
 _NAME = "trino"
+_SINK = "trino-audit"
+# Plugins Trino loads: the trimmed server's own and the HTTP event listener (scripts/setup_trino.sh).
+PLUGINS = ("delta-lake", "password-authenticators", "http-event-listener")
 
 
 @dataclass(frozen=True)
@@ -58,7 +70,22 @@ class TrinoSettings:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"https://{self.host}:{self.port}"
+
+    @property
+    def internal_port(self) -> int:
+        """Plain-HTTP port for the node's own calls only (shared secret; clients are refused)."""
+        return self.port + 1
+
+    @property
+    def ca_file(self) -> Path:
+        """The certificate clients verify the server against (created at first start)."""
+        return self.state_dir / "auth" / "ca.pem"
+
+    @property
+    def audit_log(self) -> Path:
+        """Every completed query, one JSON line each (audit_sink)."""
+        return self.state_dir / "audit" / "queries.jsonl"
 
     @property
     def etc_dir(self) -> Path:
@@ -129,8 +156,37 @@ def _render(template: Path, values: dict[str, str]) -> str:
     return string.Template(template.read_text(encoding="utf-8")).substitute(values)
 
 
-def render_config(env: Env) -> Path:
-    """Write the server's etc/ for this environment from conf/trino/templates; returns etc/."""
+def plugin_dir(s: TrinoSettings) -> Path:
+    """<state_dir>/plugin: links to the plugins of PLUGINS (the shared server is never modified)."""
+    folder = s.state_dir / "plugin"
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = {p.name: p for p in (server_dir() / "plugin").iterdir()}
+    sources.update({p.name: p for p in extra_plugins_dir().iterdir() if p.is_dir()})
+    for name in PLUGINS:
+        if name not in sources:
+            raise RuntimeError(f"Trino plugin {name} is missing: run `make setup-trino`")
+        link = folder / name
+        if link.is_symlink() and link.resolve() != sources[name].resolve():
+            link.unlink()
+        if not link.exists():
+            link.symlink_to(sources[name], target_is_directory=True)
+    return folder
+
+
+def extra_plugins_dir() -> Path:
+    """Plugins kept beside the trimmed server (scripts/setup_trino.sh): the HTTP event listener."""
+    folder = CACHE_DIR / "trino" / f"plugins-{TRINO_VERSION}"
+    if not (folder / ".complete").exists():
+        raise RuntimeError(f"no Trino plugins in {folder}: run `make setup-trino` (scripts/setup_trino.sh)")
+    return folder
+
+
+def render_config(env: Env, audit_port: int = 0) -> Path:
+    """Write the server's etc/ for this environment from conf/trino/templates and conf/access.yaml.
+
+    Creates the installation's certificate, passwords and shared secret on first use; etc/ is
+    owner-only (it holds the shared secret). Returns etc/.
+    """
     s = settings(env)
     etc, data, metastore, tmp = (
         s.etc_dir,
@@ -140,6 +196,12 @@ def render_config(env: Env) -> Path:
     )
     for folder in (etc / "catalog", data, metastore, tmp):
         folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(etc, 0o700)
+    roles = access.load()
+    keystore, _ = trino_auth.ensure_tls(s.state_dir, s.host)
+    views = [stem for stem, _ in view_statements()]
+    (etc / "rules.json").write_text(json.dumps(access.rules_document(roles, views), indent=1), encoding="utf-8")
+    (etc / "groups.txt").write_text(access.groups_text(roles), encoding="utf-8")
     node_env = re.sub(r"[^a-z0-9_]", "_", f"lakehouse_{env.name}".lower())
     values = {
         "node_environment": node_env,
@@ -153,8 +215,14 @@ def render_config(env: Env) -> Path:
         # same zone as Spark's sessions, so both show timestamps alike
         "timezone": env.spark_conf.get("spark.sql.session.timeZone", "Asia/Shanghai"),
         "metastore_uri": _local_uri(metastore),
-        "rules_file": str(TRINO_CONF / "rules.json"),
-        "groups_file": str(TRINO_CONF / "groups.txt"),
+        "rules_file": str(etc / "rules.json"),
+        "groups_file": str(etc / "groups.txt"),
+        "internal_port": str(s.internal_port),
+        "keystore": str(keystore),
+        "password_file": str(trino_auth.ensure_passwords(s.state_dir, roles)),
+        "shared_secret": trino_auth.shared_secret(s.state_dir),
+        "plugin_dir": str(plugin_dir(s)),
+        "audit_port": str(audit_port),
     }
     templates = TRINO_CONF / "templates"
     for template in sorted(templates.rglob("*")):
@@ -168,9 +236,14 @@ def render_config(env: Env) -> Path:
 # --- server lifecycle -----------------------------------------------------------------------
 
 
+def _tls_context(s: TrinoSettings) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(s.ca_file))
+
+
 def server_info(env: Env, timeout: float = 3) -> dict[str, Any]:
     """GET /v1/info (public endpoint): nodeVersion, environment, starting, uptime."""
-    with urllib.request.urlopen(settings(env).url + "/v1/info", timeout=timeout) as resp:
+    s = settings(env)
+    with urllib.request.urlopen(s.url + "/v1/info", timeout=timeout, context=_tls_context(s)) as resp:
         return json.loads(resp.read())
 
 
@@ -189,6 +262,7 @@ def is_running(env: Env) -> bool:
 
 def start(env: Env, timeout: float = 240) -> TrinoSettings:
     """Render the config, start the server (unless already running) and wait until it is ready."""
+    restrict_umask()  # its files (state, logs, metadata) for owner and group only
     s = settings(env)
     if is_running(env):
         process.wait_until(lambda: is_ready(env), "trino", timeout, s.log_file)
@@ -196,7 +270,7 @@ def start(env: Env, timeout: float = 240) -> TrinoSettings:
     if is_ready(env):
         raise RuntimeError(f"another Trino already answers on {s.url} (not started from {s.state_dir})")
     home, server = java_home(), server_dir()
-    etc = render_config(env)
+    etc = render_config(env, audit_port=start_audit_sink(s))
     cmd = [
         str(server / "bin" / "launcher"),
         "run",
@@ -207,18 +281,39 @@ def start(env: Env, timeout: float = 240) -> TrinoSettings:
     path = f"{home / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
     # The launcher keeps its own pid file and refuses to run while that pid is alive.
     (s.state_dir / "data" / "var" / "run" / "launcher.pid").unlink(missing_ok=True)
-    pid = process.start(_NAME, cmd, s.state_dir, env={"JAVA_HOME": str(home), "PATH": path})
+    pid = process.start(
+        _NAME, cmd, s.state_dir, env={"JAVA_HOME": str(home), "PATH": path}, clean_env=True
+    )
     _reap_when_done(pid)
     try:
         process.wait_until(lambda: _ready_or_dead(env), "trino", timeout, s.log_file)
     except BaseException:
         process.stop(_NAME, s.state_dir)
+        process.stop(_SINK, s.state_dir)
         raise
     if not is_running(env):
         tail = "\n".join(s.log_file.read_text(errors="replace").splitlines()[-30:])
         raise RuntimeError(f"trino exited during start-up; log tail:\n{tail}")
     log.info("trino %s ready on %s", TRINO_VERSION, s.url)
     return s
+
+
+def start_audit_sink(s: TrinoSettings) -> int:
+    """Start (or find) the audit sink beside the server; returns the port it listens on."""
+    port_file = s.state_dir / "audit" / "sink.port"
+    port_file.parent.mkdir(parents=True, exist_ok=True)
+    if process.is_running(s.state_dir / f"{_SINK}.pid") and port_file.exists():
+        return int(port_file.read_text())
+    port_file.unlink(missing_ok=True)
+    roles = access.load()
+    cmd = [sys.executable, "-m", "lakehouse.services.audit_sink", "--out", str(s.audit_log),
+           "--port-file", str(port_file), "--schemas", *roles.audited_schemas,
+           "--users", *roles.audited_users()]
+    pid = process.start(_SINK, cmd, s.state_dir, env={"PYTHONPATH": str(REPO_ROOT)}, clean_env=True)
+    _reap_when_done(pid)
+    process.wait_until(lambda: port_file.exists() and port_file.read_text().strip() != "", "trino audit sink",
+                       30, s.state_dir / f"{_SINK}.log")
+    return int(port_file.read_text())
 
 
 def _reap_when_done(pid: int) -> None:
@@ -241,14 +336,17 @@ def _ready_or_dead(env: Env) -> bool:
 
 
 def stop(env: Env) -> None:
-    """Stop the server started for this environment (no-op when it is not running)."""
+    """Stop the server started for this environment and its audit sink (no-op when not running)."""
     process.stop(_NAME, settings(env).state_dir, timeout=30)
+    process.stop(_SINK, settings(env).state_dir, timeout=10)
 
 
 def status(env: Env) -> dict[str, Any]:
     """Running/ready state, URL, version and the state dir, for `lakehouse trino status`."""
     s = settings(env)
-    out: dict[str, Any] = {"url": s.url, "state_dir": str(s.state_dir), "running": is_running(env)}
+    out: dict[str, Any] = {"url": s.url, "state_dir": str(s.state_dir), "running": is_running(env),
+                           "audit_sink": process.is_running(s.state_dir / f"{_SINK}.pid"),
+                           "audit_log": str(s.audit_log), "ca_file": str(s.ca_file)}
     try:
         info = server_info(env)
         out.update(
@@ -262,18 +360,37 @@ def status(env: Env) -> dict[str, Any]:
 # --- clients --------------------------------------------------------------------------------
 
 
-def connect(env: Env, user: str = "analyst", catalog: str = CATALOG, schema: str | None = None) -> Any:
-    """A trino DBAPI connection as `user` (identified by name over plain HTTP; rules.json decides)."""
+def connect(
+    env: Env,
+    user: str = "analyst",
+    catalog: str = CATALOG,
+    schema: str | None = None,
+    password: str | None = None,
+) -> Any:
+    """A trino DBAPI connection as `user` over HTTPS with the user's password.
+
+    The password defaults to the installation's (trino_auth.password); the server's
+    certificate is verified against the installation's CA file.
+    """
+    import requests
     import trino
 
     s = settings(env)
+    secret = password if password is not None else trino_auth.password(s.state_dir, user)
+    # requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session's CA file unless the
+    # session ignores the environment: the installation's own certificate must be the one checked
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = str(s.ca_file)
     return trino.dbapi.connect(
         host=s.host,
         port=s.port,
         user=user,
         catalog=catalog,
         schema=schema,
-        http_scheme="http",
+        http_scheme="https",
+        auth=trino.auth.BasicAuthentication(user, secret),
+        http_session=session,
         source="lakehouse",
     )
 
@@ -321,9 +438,6 @@ class Registration:
         )
 
 
-_LOCATION = re.compile(r"location = '((?:[^']|'')*)'")
-
-
 def _location_path(location: str) -> Path:
     """`file:///a/b`, `file:/a/b`, `local:///a/b` or `/a/b` → /a/b."""
     return Path(re.sub(r"^(file|local):/*", "/", location.rstrip("/")))
@@ -360,91 +474,54 @@ def lake_tables(env: Env, layers: Iterable[str] = QUERY_LAYERS) -> dict[str, Pat
     return found
 
 
+def _metastore(env: Env) -> Path:
+    return settings(env).state_dir / "metastore"
+
+
 def registered_tables(env: Env, layers: Iterable[str] = QUERY_LAYERS) -> dict[str, Path | None]:
-    """`layer.table` → registered location (None when its metadata cannot be read any more)."""
-    out: dict[str, Path | None] = {}
-    conn = connect(env, ADMIN_USER)
-    try:
-        cur = conn.cursor()
-        layers = list(layers)
-        cur.execute(
-            f"SELECT table_schema, table_name FROM {CATALOG}.information_schema.tables "
-            f"WHERE table_type = 'BASE TABLE' AND table_schema IN ({', '.join(_literal(x) for x in layers)})"
-        )
-        for schema, table in cur.fetchall():
-            try:
-                cur.execute(f"SHOW CREATE TABLE {CATALOG}.{_quote(schema)}.{_quote(table)}")
-                ddl = cur.fetchall()[0][0]
-                match = _LOCATION.search(ddl)
-                out[f"{schema}.{table}"] = (
-                    _location_path(match.group(1).replace("''", "'")) if match else None
-                )
-            except Exception as exc:  # folder deleted or log unreadable: re-register or remove
-                log.debug("cannot read %s.%s: %s", schema, table, exc)
-                out[f"{schema}.{table}"] = None
-    finally:
-        conn.close()
-    return out
+    """`layer.table` → registered location (None when its entry cannot be read any more).
+
+    Read from the file metastore (trino_metastore): no Trino user may show every table's DDL.
+    """
+    found = trino_metastore.tables(_metastore(env), list(layers))
+    return {name: _location_path(loc) if loc else None for name, loc in found.items()}
 
 
 def register_lake_tables(env: Env, layers: Sequence[str] = QUERY_LAYERS, views: bool = True) -> Registration:
     """Register every Delta table of the query layers in `lakehouse`, then (re)create sql/views/*.sql.
 
     Idempotent: a table already registered at the same folder is left alone; one registered at
-    another folder (the lake moved: another environment or test) is unregistered and registered
-    again; one whose folder no longer exists in the lake is unregistered. Unregistering only
-    removes the metastore entry, never data. A table Trino cannot read (e.g. a Delta feature
-    Trino 476 lacks) is reported in `failed` and the others are still registered.
+    another folder (the lake moved: another environment or test) is registered again at the
+    new one; one whose folder no longer exists in the lake is unregistered. Entries are written
+    to the file metastore directly (trino_metastore), so no Trino user needs the right to create
+    or drop tables; unregistering only removes the entry, never data. A table whose first Delta
+    log entry cannot be read is reported in `failed` and the others are still registered.
     """
-    from trino.exceptions import TrinoQueryError
-
     result = Registration()
     if not env.paths.lake.is_dir():
         log.warning("no lake at %s yet: nothing registered", env.paths.lake)
         return result
     wanted = lake_tables(env, layers)
     current = registered_tables(env, layers)
-    conn = connect(env, ADMIN_USER)
-    try:
-        cur = conn.cursor()
-
-        def run(sql: str) -> None:
-            cur.execute(sql)
-            cur.fetchall()
-
-        def unregister(name: str) -> None:
-            schema, table = name.split(".", 1)
-            run(
-                f"CALL {CATALOG}.system.unregister_table("
-                f"schema_name => {_literal(schema)}, table_name => {_literal(table)})"
-            )
-
-        for layer in sorted({name.split(".", 1)[0] for name in wanted}):
-            run(f"CREATE SCHEMA IF NOT EXISTS {CATALOG}.{_quote(layer)}")
-        for name in sorted(set(current) - set(wanted)):
-            log.info("unregistering %s: no longer in %s", name, env.paths.lake)
-            unregister(name)
-            result.removed.append(name)
-        for name, folder in sorted(wanted.items()):
-            if name in current:
-                if current[name] == folder:
-                    result.unchanged.append(name)
-                    continue
-                log.info("re-registering %s: %s -> %s", name, current[name], folder)
-                unregister(name)
-            schema, table = name.split(".", 1)
-            try:
-                run(
-                    f"CALL {CATALOG}.system.register_table(schema_name => {_literal(schema)}, "
-                    f"table_name => {_literal(table)}, table_location => {_literal(_local_uri(folder))})"
-                )
-            except TrinoQueryError as exc:
-                log.error("cannot register %s (%s): %s", name, folder, exc.message)
-                result.failed[name] = f"{exc.error_name}: {exc.message}"
+    metastore = _metastore(env)
+    for layer in sorted({name.split(".", 1)[0] for name in wanted}):
+        trino_metastore.ensure_schema(metastore, layer, ADMIN_USER)
+    for name in sorted(set(current) - set(wanted)):
+        log.info("unregistering %s: no longer in %s", name, env.paths.lake)
+        trino_metastore.unregister(metastore, *name.split(".", 1))
+        result.removed.append(name)
+    for name, folder in sorted(wanted.items()):
+        if name in current:
+            if current[name] == folder:
+                result.unchanged.append(name)
                 continue
-            (result.reregistered if name in current else result.registered).append(name)
-    finally:
-        conn.close()
+            log.info("re-registering %s: %s -> %s", name, current[name], folder)
+        if not any((folder / "_delta_log").glob("*.json")) and not any((folder / "_delta_log").glob("*.checkpoint*")):
+            result.failed[name] = f"no Delta log entry in {folder / '_delta_log'}"
+            continue
+        schema, table = name.split(".", 1)
+        trino_metastore.register(metastore, schema, table, _local_uri(folder), ADMIN_USER)
+        (result.reregistered if name in current else result.registered).append(name)
     if views:
         result.views = create_views(env, failed=result.failed, tables=set(result.tables),
                                     skipped=result.skipped_views)

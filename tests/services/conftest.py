@@ -22,6 +22,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_port_pair() -> int:
+    """A port p such that p and p + 1 are free (Trino's HTTPS port and its internal HTTP port)."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two adjacent free ports")
+
+
 @dataclass
 class TrinoServer:
     """A started Trino whose `lakehouse` catalog holds the lake's gold/silver/restricted tables."""
@@ -33,11 +46,11 @@ class TrinoServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"https://{self.host}:{self.port}"
 
-    def connect(self, user: str = "analyst") -> Any:
-        """trino DBAPI connection as engineer / analyst / superset, catalog `lakehouse`."""
-        return trino.connect(self.env, user)
+    def connect(self, user: str = "analyst", password: str | None = None) -> Any:
+        """trino DBAPI connection over HTTPS as a user of conf/access.yaml, catalog `lakehouse`."""
+        return trino.connect(self.env, user, password=password)
 
     def query(self, sql: str, user: str = "analyst") -> list[list[Any]]:
         """All rows of one statement."""
@@ -62,8 +75,8 @@ def forecast_tables(nightly_lake: Any) -> dict[str, int]:
 def trino_server(
     nightly_lake: Any, forecast_tables: dict[str, int], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TrinoServer]:
-    """Trino on a free port with its state in a temp dir, tables of `nightly_lake` registered
-    (the forecast tables included).
+    """Trino on a free port (HTTPS; the next port is its internal HTTP) with its state, certificate
+    and passwords in a temp dir, tables of `nightly_lake` registered (the forecast tables included).
 
     Installs the trimmed server first when the cache lacks it (scripts/setup_trino.sh, idempotent).
     Stopped at the end of the session.
@@ -72,7 +85,7 @@ def trino_server(
         trino.server_dir()
     except RuntimeError:
         subprocess.run(["bash", str(REPO_ROOT / "scripts" / "setup_trino.sh")], check=True)
-    env = trino.with_trino(nightly_lake.env, port=free_port(), state_dir=tmp_path_factory.mktemp("trino"))
+    env = trino.with_trino(nightly_lake.env, port=free_port_pair(), state_dir=tmp_path_factory.mktemp("trino"))
     settings = trino.start(env)
     try:
         registration = trino.register_lake_tables(env)

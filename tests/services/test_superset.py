@@ -421,3 +421,48 @@ def test_scenario_charts_equal_the_projection_per_year_and_scenario(
         shown = {(_key(r["month"]).year, r["scenario_label"]): r[column] for r in rows}
         assert set(shown) == set(expected) and {s for _, s in shown} == labels, title
         assert list(shown.values()) == pytest.approx([expected[k] for k in shown], rel=1e-9), title
+
+
+# --- per-role users (issue 12) --------------------------------------------------------------
+
+
+def _sqllab(api: superset.ApiClient, sql: str) -> Any:
+    database_id = api.get("/api/v1/database/")["result"][0]["id"]
+    return api.post("/api/v1/sqllab/execute/", {"database_id": database_id, "sql": sql, "runAsync": False})
+
+
+def test_unauthenticated_and_wrong_password_are_refused(superset_server: Any) -> None:
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(f"{superset_server.url}/api/v1/chart/", timeout=30)
+    assert err.value.code == 401
+    with pytest.raises(RuntimeError, match="HTTP 401"):
+        superset.ApiClient(superset_server.env, "analyst", "not-the-password")
+
+
+def test_analyst_queries_trino_as_the_analyst_role(superset_server: Any) -> None:
+    api = superset.ApiClient(superset_server.env, "analyst", superset.user_password(superset_server.env, "analyst"))
+    result = _sqllab(api, "SELECT birth_date FROM lakehouse.gold.person_profile")
+    dates = [r["birth_date"] for r in result["data"]]
+    assert dates and all(str(d).endswith("-01-01") for d in dates if d)  # masked to the year
+    with pytest.raises(RuntimeError, match="Access Denied|PERMISSION_DENIED|restricted"):
+        _sqllab(api, "SELECT certno FROM lakehouse.restricted.identity")
+
+
+def test_viewer_sees_dashboards_but_no_sql_lab(superset_server: Any, dashboard_charts: dict[int, str]) -> None:
+    api = superset.ApiClient(superset_server.env, "viewer", superset.user_password(superset_server.env, "viewer"))
+    chart_id = min(dashboard_charts)
+    payload = api.get(f"/api/v1/chart/{chart_id}/data/?format=json&type=full&force=true")["result"][0]
+    assert payload["status"] == "success" and payload["data"]
+    with pytest.raises(RuntimeError, match="HTTP 403"):
+        _sqllab(api, "SELECT 1")
+
+
+def test_superset_process_has_no_pipeline_secret(superset_server: Any) -> None:
+    pid = int((superset.settings(superset_server.env).home / "superset.pid").read_text())
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    names = {item.split(b"=", 1)[0].decode() for item in environ if item}
+    assert "SUPERSET_SECRET_KEY" in names  # its own secret it does get
+    assert "LAKEHOUSE_PSEUDONYM_KEY" not in names and "AIRFLOW_ADMIN_PASSWORD" not in names

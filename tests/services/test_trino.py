@@ -84,16 +84,20 @@ def test_analysts_are_read_only(trino_server: Any, statement: str) -> None:
     assert denied.value.error_name == "PERMISSION_DENIED"
 
 
-def test_engineer_reads_restricted(trino_server: Any, nightly_lake: Any) -> None:
+def test_only_breakglass_reads_restricted(trino_server: Any, nightly_lake: Any) -> None:
     expected = lake.read(nightly_lake.spark, nightly_lake.env, "restricted.identity").count()
-    assert trino_server.query("SELECT count(*) FROM lakehouse.restricted.identity", "engineer") == [
+    assert trino_server.query("SELECT count(*) FROM lakehouse.restricted.identity", "breakglass") == [
         [expected]
     ]
-    assert "restricted" in {r[0] for r in trino_server.query("SHOW SCHEMAS FROM lakehouse", "engineer")}
+    assert "restricted" in {r[0] for r in trino_server.query("SHOW SCHEMAS FROM lakehouse", "breakglass")}
+    for user in ("engineer", "auditor", "supervisor_330102", trino.ADMIN_USER):
+        with pytest.raises(TrinoUserError) as denied:
+            trino_server.query("SELECT count(*) FROM lakehouse.restricted.identity", user)
+        assert denied.value.error_name == "PERMISSION_DENIED", user
 
 
 def test_bronze_is_never_registered(trino_server: Any) -> None:
-    layers = {r[0] for r in trino_server.query("SHOW SCHEMAS FROM lakehouse", "engineer")}
+    layers = {r[0] for r in trino_server.query("SHOW SCHEMAS FROM lakehouse", trino.ADMIN_USER)}
     assert layers <= {"gold", "silver", "restricted", "information_schema"}
 
 
@@ -141,18 +145,34 @@ def test_moved_lake_is_reregistered_and_new_versions_are_seen(
 
 
 def test_views_from_sql_files(trino_server: Any, tmp_path: Path) -> None:
-    """A view file creates a view analysts can read (views over restricted run as their owner)."""
-    (tmp_path / "fund_total_test.sql").write_text(
-        "CREATE OR REPLACE VIEW lakehouse.gold.fund_total_test AS\n"
+    """A view file creates (replaces) a view analysts can read; the registrar owns only the
+    names of sql/views, so the test replaces one of them and restores it."""
+    stem = trino.view_statements()[0][0]
+    (tmp_path / f"{stem}.sql").write_text(
+        f"CREATE OR REPLACE VIEW lakehouse.gold.{stem} AS\n"
         "SELECT sum(expenditure_yuan) AS expenditure_yuan FROM lakehouse.gold.fund_monthly;\n",
         encoding="utf-8",
     )
     try:
-        assert trino.create_views(trino_server.env, views_dir=tmp_path) == ["fund_total_test"]
+        assert trino.create_views(trino_server.env, views_dir=tmp_path) == [stem]
         total = trino_server.query("SELECT sum(expenditure_yuan) FROM lakehouse.gold.fund_monthly")
-        assert trino_server.query("SELECT * FROM lakehouse.gold.fund_total_test", "analyst") == total
+        assert trino_server.query(f"SELECT * FROM lakehouse.gold.{stem}", "analyst") == total
         # views are not tables: registration neither counts nor removes them
-        assert "gold.fund_total_test" not in trino.register_lake_tables(trino_server.env, views=False).tables
-        assert trino_server.query("SELECT count(*) FROM lakehouse.gold.fund_total_test", "analyst") == [[1]]
+        assert f"gold.{stem}" not in trino.register_lake_tables(trino_server.env, views=False).tables
+        assert trino_server.query(f"SELECT count(*) FROM lakehouse.gold.{stem}", "analyst") == [[1]]
     finally:
-        trino_server.query("DROP VIEW IF EXISTS lakehouse.gold.fund_total_test", "engineer")
+        assert stem in trino.create_views(trino_server.env)
+
+
+def test_registrar_creates_views_but_no_tables(trino_server: Any) -> None:
+    """Registration writes the metastore's entries itself: no Trino user creates or drops tables."""
+    for statement in (
+        "CREATE TABLE lakehouse.gold.registrar_copy AS SELECT * FROM lakehouse.gold.fund_monthly WHERE 1 = 0",
+        "DROP TABLE lakehouse.gold.fund_monthly",
+        "CALL lakehouse.system.unregister_table(schema_name => 'gold', table_name => 'fund_monthly')",
+        "CREATE VIEW lakehouse.gold.not_a_view_of_sql_views AS SELECT 1 AS x",
+        "CREATE SCHEMA lakehouse.scratch",
+    ):
+        with pytest.raises(TrinoUserError) as denied:
+            trino_server.query(statement, trino.ADMIN_USER)
+        assert denied.value.error_name == "PERMISSION_DENIED", statement
