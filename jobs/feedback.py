@@ -8,12 +8,16 @@ Every `<landing>/feedback/<date>/disposition.csv` with date <= run date is read 
   ALIVE) for the next training run. jobs/rules_run.py closes dispositioned clues from it.
 - `restricted.clue_disposition` — the same records with the verifier's name and the free-text note.
 - `quarantine.records` (silver_table `clue_disposition`) — records with an unknown result, a bad
-  or future date, an unknown clue_id, a malformed line, or from an unreadable file; never dropped.
+  or future date, an unknown clue_id, a verifier missing from the roll (conf/verifiers.yaml), a
+  malformed line, or from an unreadable file; never dropped.
+- `restricted.disposition_audit` — each accepted disposition once, when first accepted: file, its
+  sha256, row, verifier, clue and result (append-only; `lakehouse restore` leaves it alone).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from functools import cache
 from pathlib import Path
@@ -49,14 +53,21 @@ RAW_SCHEMA = T.StructType(
        T.StructField("_source", T.StringType()), T.StructField("_extract_date", T.DateType()),
        T.StructField("_file", T.StringType()), T.StructField("_row", T.LongType())]
 )
-SILVER_COLUMNS = ["clue_id", "person_ref", "rule_code", "result", "verified_on", "verifier_masked", "training_label",
-                  "_source", "_extract_date", "_file", "_row"]
+SILVER_COLUMNS = ["clue_id", "person_ref", "rule_code", "result", "verified_on", "verifier_id", "verifier_masked",
+                  "training_label", "_source", "_extract_date", "_file", "_row"]
+AUDIT = "restricted.disposition_audit"
 
 
 @cache
 def conf() -> dict[str, Any]:
     """conf/feedback.yaml."""
     return load_conf("feedback.yaml")
+
+
+@cache
+def verifier_ids() -> dict[str, str]:
+    """Verifier name (as written in disposition.csv) → id, from the roll in conf/verifiers.yaml."""
+    return {str(name): str(v["id"]) for name, v in (load_conf("verifiers.yaml")["verifiers"] or {}).items()}
 
 
 def feedback_spec() -> SourceSpec:
@@ -88,6 +99,20 @@ def _records(folder: Path, day: dt.date) -> list[tuple]:
          r.values.get("note"), r.malformed, r.raw, source.name, day, name, r.row)
         for p in parsed for r in p.records
     ]
+
+
+def delivered_files(landing: Path, run_date: dt.date) -> dict[tuple[dt.date, str], str]:
+    """sha256 of each disposition file with date folder <= run_date, by (date, file name)."""
+    root = landing / conf()["folder"]
+    out = {}
+    for path in sorted(root.glob(f"*/{conf()['file']}")) if root.is_dir() else []:
+        try:
+            day = dt.date.fromisoformat(path.parent.name)
+        except ValueError:
+            continue
+        if day <= run_date:
+            out[(day, path.name)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
 
 
 def delivered(spark: SparkSession, landing: Path, run_date: dt.date) -> DataFrame:
@@ -125,7 +150,10 @@ def standardise(raw: DataFrame, clues: DataFrame, renamed: DataFrame | None = No
     """
     verified = parse_date(F.col("verified_on"))
     results = sorted(conf()["results"])
-    df = raw.withColumn("_clue", F.lower(clean(F.col("clue_id"))))
+    roll = verifier_ids()
+    df = raw.withColumn("_clue", F.lower(clean(F.col("clue_id")))).withColumn(
+        "_verifier_id", F.try_element_at(F.create_map(*[F.lit(x) for kv in sorted(roll.items()) for x in kv]),
+                                         clean(F.col("verifier"))) if roll else F.lit(None).cast("string"))
     if renamed is not None:
         df = (df.join(renamed.select(F.col("old_clue_id").alias("_clue"), F.col("new_clue_id").alias("_renamed")),
                       "_clue", "left")
@@ -145,6 +173,7 @@ def standardise(raw: DataFrame, clues: DataFrame, renamed: DataFrame | None = No
                F.concat(F.lit("UNKNOWN_RESULT:"), F.coalesce(F.col("_result"), F.lit("")))),
         bad_date(F.col("verified_on"), verified, "verified_on", required=True),
         reason_when(verified > F.col("_extract_date"), "FUTURE_DATE:verified_on"),
+        reason_when(F.col("_verifier_id").isNull(), "UNKNOWN_VERIFIER"),
     )
 
 
@@ -152,7 +181,8 @@ def silver_rows(good: DataFrame) -> DataFrame:
     """silver.clue_disposition from the records without reasons."""
     return good.select(
         F.col("_clue").alias("clue_id"), "person_ref", "rule_code", F.col("_result").alias("result"),
-        F.col("_verified_on").alias("verified_on"), _mask(clean(F.col("verifier"))).alias("verifier_masked"),
+        F.col("_verified_on").alias("verified_on"), F.col("_verifier_id").alias("verifier_id"),
+        _mask(clean(F.col("verifier"))).alias("verifier_masked"),
         training_label(F.col("_result")).alias("training_label"), "_source", "_extract_date", "_file", "_row",
     )
 
@@ -198,7 +228,40 @@ def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, int]:
     # silver_build rewrites quarantine.records each night; this step owns its own slice of it
     lake.replace_where(bad.withColumn("run_date", F.lit(run_date)), env, "quarantine.records",
                        f"silver_table = '{TABLE}'")
-    counts = {"dispositions": lake.read(spark, env, f"silver.{TABLE}").count(), "quarantined": bad.count()}
+    audited = audit_accepted(env, good, delivered_files(env.paths.landing, run_date), run_id)
+    counts = {"dispositions": lake.read(spark, env, f"silver.{TABLE}").count(), "quarantined": bad.count(),
+              "newly_audited": audited}
     df.unpersist()
     log.info("feedback %s: %s", run_date, counts)
     return counts
+
+
+def audit_accepted(env: Env, good: DataFrame, sha256: dict[tuple[dt.date, str], str], run_id: str) -> int:
+    """Add each accepted disposition not audited before to restricted.disposition_audit; returns how many.
+
+    Keyed by file (date, name), its sha256 and row: a file replaced by a corrected one is audited
+    again, a re-run of the same night adds nothing.
+    """
+    import pyarrow as pa
+
+    rows = good.select("_extract_date", "_file", "_row", F.col("_clue").alias("clue_id"),
+                       F.col("_result").alias("result"), "_verifier_id", clean(F.col("verifier")).alias("verifier")
+                       ).collect()
+    if not rows:
+        return 0
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    table = pa.table({
+        "extract_date": pa.array([r["_extract_date"] for r in rows], pa.date32()),
+        "file": [r["_file"] for r in rows],
+        "file_sha256": [sha256.get((r["_extract_date"], r["_file"]), "") for r in rows],
+        "row": pa.array([r["_row"] for r in rows], pa.int64()),
+        "clue_id": [r["clue_id"] for r in rows],
+        "result": [r["result"] for r in rows],
+        "verifier_id": [r["_verifier_id"] for r in rows],
+        "verifier": [r["verifier"] for r in rows],
+        "run_id": [run_id] * len(rows),
+        "accepted_at": pa.array([now] * len(rows), pa.timestamp("us")),
+    })
+    before = len(lake.read_arrow(env, AUDIT, columns=["row"])) if lake.exists(env, AUDIT) else 0
+    lake.insert_new_arrow(table, env, AUDIT, ["extract_date", "file", "file_sha256", "row"])
+    return len(lake.read_arrow(env, AUDIT, columns=["row"])) - before

@@ -88,6 +88,18 @@ def upsert_arrow(rows: pa.Table, env: Env, name: str, keys: list[str]) -> None:
      .when_matched_update_all().when_not_matched_insert_all().execute())
 
 
+def insert_new_arrow(rows: pa.Table, env: Env, name: str, keys: list[str]) -> None:
+    """Insert the `rows` whose `keys` the table does not hold yet (an append-only audit), one transaction."""
+    from deltalake import DeltaTable, write_deltalake
+
+    path = str(table_path(env, name))
+    if not exists(env, name):
+        write_deltalake(path, rows, mode="overwrite")
+        return
+    on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+    DeltaTable(path).merge(rows, on, source_alias="s", target_alias="t").when_not_matched_insert_all().execute()
+
+
 def append_arrow(rows: pa.Table, env: Env, name: str) -> None:
     """Append rows (a log table, e.g. ops.delivery_attempts) in one transaction."""
     from deltalake import write_deltalake

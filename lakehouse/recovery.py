@@ -23,7 +23,7 @@ from lakehouse.config import Env
 log = logging.getLogger(__name__)
 RUN_VERSIONS = "ops.run_versions"
 # logs every step appends to: never restored nor compared between lakes
-AUDIT_TABLES = {RUN_VERSIONS, "ops.delivery_attempts", "ops.run_audit"}
+AUDIT_TABLES = {RUN_VERSIONS, "ops.delivery_attempts", "ops.run_audit", "restricted.disposition_audit"}
 SCHEMA = pa.schema([("run_date", pa.date32()), ("run_id", pa.string()), ("step", pa.string()),
                     ("table_name", pa.string()), ("version", pa.int64()), ("recorded_at", pa.timestamp("us"))])
 

@@ -51,6 +51,7 @@ def fed_lake(tmp_path_factory, spark):  # type: ignore[no-untyped-def]
         "1111111111111111,DISMISSED,2026-11-20,钱七,",                             # clue never listed
         f"{KNOWN},DISMISSED,2026-12-01,孙八,",                                      # verified after delivery
         f"{KNOWN},CONFIRMED",                                                      # malformed line
+        f"{KNOWN},DISMISSED,2026-11-20,冒名者,伪造",                               # not on the verifier roll
     ])
     write_disposition(env.paths.landing, D2, [f"{OTHER},DISMISSED,2026-11-21,周九,复核"], manifest=True)
     (env.paths.landing / "feedback" / "2026-11-22").mkdir()  # a date after the run date: not read
@@ -78,7 +79,23 @@ def test_bad_dispositions_are_quarantined_with_reasons(fed_lake) -> None:  # typ
     q = lake.read(spark, env, "quarantine.records").where(F.col("silver_table") == "clue_disposition")
     reasons = {r._row: r.reasons for r in q.collect()}
     assert reasons == {4: ["UNKNOWN_RESULT:MAYBE"], 5: ["BAD_DATE:verified_on"], 6: ["UNKNOWN_CLUE_ID"],
-                       7: ["FUTURE_DATE:verified_on"], 8: ["MALFORMED:FIELD_COUNT_2_NOT_5"]}
+                       7: ["FUTURE_DATE:verified_on"], 8: ["MALFORMED:FIELD_COUNT_2_NOT_5"], 9: ["UNKNOWN_VERIFIER"]}
+
+
+def test_each_accepted_disposition_is_audited_once_with_its_file_and_verifier(fed_lake) -> None:  # type: ignore[no-untyped-def]
+    env, _ = fed_lake
+    files = {d: hashlib.sha256((env.paths.landing / "feedback" / d.isoformat() / "disposition.csv").read_bytes())
+             .hexdigest() for d in (D1, D2)}
+    audit = lake.read_arrow(env, feedback.AUDIT).to_pylist()
+    got = {(r["extract_date"], r["row"], r["clue_id"], r["result"], r["verifier"], r["verifier_id"], r["file_sha256"])
+           for r in audit}
+    assert got == {
+        (D1, 2, KNOWN, "CONFIRMED", "张三丰", "V330105001", files[D1]),
+        (D1, 3, OTHER, "ALIVE_VERIFIED", "李四", "V330108001", files[D1]),
+        (D2, 2, OTHER, "DISMISSED", "周九", "V330109001", files[D2]),
+    } and len(audit) == 3
+    assert feedback.run(D2, env, "test-again")["newly_audited"] == 0  # a re-run audits nothing twice
+    assert len(lake.read_arrow(env, feedback.AUDIT).to_pylist()) == 3
 
 
 def test_training_labels_are_the_latest_labelled_outcome(fed_lake) -> None:  # type: ignore[no-untyped-def]
