@@ -262,6 +262,4 @@ def audit_accepted(env: Env, good: DataFrame, sha256: dict[tuple[dt.date, str], 
         "run_id": [run_id] * len(rows),
         "accepted_at": pa.array([now] * len(rows), pa.timestamp("us")),
     })
-    before = len(lake.read_arrow(env, AUDIT, columns=["row"])) if lake.exists(env, AUDIT) else 0
-    lake.insert_new_arrow(table, env, AUDIT, ["extract_date", "file", "file_sha256", "row"])
-    return len(lake.read_arrow(env, AUDIT, columns=["row"])) - before
+    return lake.upsert_arrow(table, env, AUDIT, ["extract_date", "file", "file_sha256", "row"], update_matched=False)

@@ -74,30 +74,23 @@ def replace_where_arrow(data: pa.RecordBatchReader, env: Env, name: str, predica
         write_deltalake(str(path), data, mode="overwrite", partition_by=partition_by)
 
 
-def upsert_arrow(rows: pa.Table, env: Env, name: str, keys: list[str]) -> None:
-    """Insert or update `rows` by `keys` (a small log table, e.g. ops.deliveries) in one transaction."""
+def upsert_arrow(rows: pa.Table, env: Env, name: str, keys: list[str], update_matched: bool = True) -> int:
+    """Insert `rows` by `keys` in one transaction, updating rows already there (a small log table,
+    e.g. ops.deliveries) or, with `update_matched=False`, leaving them (an append-only audit).
+    Returns the number of rows inserted."""
     from deltalake import DeltaTable, write_deltalake
 
     path = str(table_path(env, name))
     if not exists(env, name):
         write_deltalake(path, rows, mode="overwrite")
-        return
+        return rows.num_rows
     on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
     # merge_schema: a column added since the table was created (e.g. ops.deliveries.fingerprint)
-    (DeltaTable(path).merge(rows, on, source_alias="s", target_alias="t", merge_schema=True)
-     .when_matched_update_all().when_not_matched_insert_all().execute())
-
-
-def insert_new_arrow(rows: pa.Table, env: Env, name: str, keys: list[str]) -> None:
-    """Insert the `rows` whose `keys` the table does not hold yet (an append-only audit), one transaction."""
-    from deltalake import DeltaTable, write_deltalake
-
-    path = str(table_path(env, name))
-    if not exists(env, name):
-        write_deltalake(path, rows, mode="overwrite")
-        return
-    on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-    DeltaTable(path).merge(rows, on, source_alias="s", target_alias="t").when_not_matched_insert_all().execute()
+    merge = DeltaTable(path).merge(rows, on, source_alias="s", target_alias="t", merge_schema=True)
+    if update_matched:
+        merge = merge.when_matched_update_all()
+    metrics = merge.when_not_matched_insert_all().execute()
+    return int(metrics.get("num_target_rows_inserted", 0))
 
 
 def append_arrow(rows: pa.Table, env: Env, name: str) -> None:

@@ -71,8 +71,7 @@ def _manifest(folder: Path) -> dict:
     return json.loads((folder / "_MANIFEST.json").read_text(encoding="utf-8"))
 
 
-def _resend(folder: Path, files: dict[str, bytes], rows: dict[str, int] | None = None,
-            override: dict | str | None = None) -> None:
+def _resend(folder: Path, files: dict[str, bytes], rows: dict[str, int] | None = None) -> None:
     """Re-deliver `folder` as the next sequence: its files plus/instead of `files`, a fresh manifest."""
     body = _manifest(folder)
     listed = {f["name"]: f for f in body["files"]}
@@ -82,10 +81,7 @@ def _resend(folder: Path, files: dict[str, bytes], rows: dict[str, int] | None =
         listed[name] = {"name": name, "rows": (rows or {}).get(name, max(data.count(b"\n") - 1, 0)),
                         "sha256": hashlib.sha256(data).hexdigest()}
     body = {**body, "sequence": int(body.get("sequence", 1)) + 1, "files": list(listed.values())}
-    if isinstance(override, dict):
-        body.update(override)
-    text = override if isinstance(override, str) else json.dumps(body, ensure_ascii=False)
-    (folder / "_MANIFEST.json").write_text(text, encoding="utf-8")
+    (folder / "_MANIFEST.json").write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
 
 
 def _person_id(n: int) -> str:
@@ -293,5 +289,6 @@ def test_restore_then_the_agencies_originals_give_the_clean_nights_exports(night
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert folder_digest(env.paths.exports / day.isoformat()) == night.clean_exports
     for table in ("silver.person", "silver.pension_person", "gold.certification", "gold.risk_clue"):
-        assert lake.read_arrow(env, table).sort_by([(c, "ascending") for c in ("person_ref",)]).equals(
-            lake.read_arrow(night.original, table).sort_by([(c, "ascending") for c in ("person_ref",)])), table
+        rerun, clean = lake.read_arrow(env, table), lake.read_arrow(night.original, table)
+        order = [(f.name, "ascending") for f in clean.schema if not pa.types.is_nested(f.type)]
+        assert clean.num_rows > 0 and rerun.sort_by(order).equals(clean.sort_by(order)), table

@@ -240,14 +240,7 @@ def test_dashboard_renders_every_chart_with_the_lakes_numbers(
         assert Decimal(shown.replace(",", "")) == latest[column].quantize(CENT), title
 
     # What the browser asked for and got: every chart query succeeded and returned rows.
-    responses = chart_data_responses(driver)
-    assert responses and all(r.status == 200 for r in responses), [(r.url, r.status) for r in responses]
-    per_chart = {r.slice_id: r for r in responses if r.slice_id is not None}
-    assert set(per_chart) == set(dashboard_charts)
-    for chart_id, response in per_chart.items():
-        assert response.body is not None, f"{dashboard_charts[chart_id]}: response body not kept"
-        result = response.body["result"][0]
-        assert result["status"] == "success" and result["rowcount"] > 0, (dashboard_charts[chart_id], result)
+    assert_every_chart_query_returned_rows(driver, dashboard_charts)
 
 
 def test_chart_data_api_returns_what_trino_returns(
@@ -358,14 +351,7 @@ def test_forecast_dashboard_renders_every_chart_with_data(
     with capsys.disabled():
         print(f"\nforecast dashboard screenshot: {shot}")
     assert_charts_show_data(states, forecast_charts)
-    responses = chart_data_responses(driver)
-    assert responses and all(r.status == 200 for r in responses), [(r.url, r.status) for r in responses]
-    per_chart = {r.slice_id: r for r in responses if r.slice_id is not None}
-    assert set(per_chart) == set(forecast_charts)
-    for chart_id, response in per_chart.items():
-        assert response.body is not None, f"{forecast_charts[chart_id]}: response body not kept"
-        result = response.body["result"][0]
-        assert result["status"] == "success" and result["rowcount"] > 0, (forecast_charts[chart_id], result)
+    assert_every_chart_query_returned_rows(driver, forecast_charts)
 
 
 def _chart_rows(api: Any, chart_id: int) -> list[dict[str, Any]]:
@@ -466,3 +452,15 @@ def test_superset_process_has_no_pipeline_secret(superset_server: Any) -> None:
     names = {item.split(b"=", 1)[0].decode() for item in environ if item}
     assert "SUPERSET_SECRET_KEY" in names  # its own secret it does get
     assert "LAKEHOUSE_PSEUDONYM_KEY" not in names and "AIRFLOW_ADMIN_PASSWORD" not in names
+
+
+def assert_every_chart_query_returned_rows(driver: Any, charts: dict[int, str]) -> None:
+    """What the browser asked for and got: one successful chart-data query with rows per chart."""
+    responses = chart_data_responses(driver)
+    assert responses and all(r.status == 200 for r in responses), [(r.url, r.status) for r in responses]
+    per_chart = {r.slice_id: r for r in responses if r.slice_id is not None}
+    assert set(per_chart) == set(charts)
+    for chart_id, response in per_chart.items():
+        assert response.body is not None, f"{charts[chart_id]}: response body not kept"
+        result = response.body["result"][0]
+        assert result["status"] == "success" and result["rowcount"] > 0, (charts[chart_id], result)
