@@ -92,10 +92,10 @@ def run(run_date: dt.date, env: Env, run_id: str) -> Path:
             .orderBy("region", "person_ref").collect())
     # a clue outside any pensioner region still gets a list (never dropped silently)
     regions = sorted(set(regions) | {region_of(c.region) for c in clues})
-    model = lake.read(spark, env, "gold.survival_score").select("model_name", "model_version").distinct().collect()
-    if lake.exists(env, "gold.fraud_score"):  # M02: the fraud model's version, once one is trained
-        model += (lake.read(spark, env, "gold.fraud_score").where(F.col("model_version").isNotNull())
-                  .select("model_name", "model_version").distinct().collect())
+    used = ["model_name", "model_version", "model_run_id", "model_trained_as_of"]
+    model = lake.read(spark, env, "gold.survival_score").select(*used).distinct().collect()
+    if lake.exists(env, "gold.fraud_score"):  # M02: the fraud model's version and its published threshold
+        model += (lake.read(spark, env, "gold.fraud_score").select(*used, "threshold").distinct().collect())
     stamp = dt.datetime.combine(run_date, dt.time())
     files: list[dict] = []
     target = env.paths.exports / run_date.isoformat()
@@ -130,6 +130,11 @@ def run(run_date: dt.date, env: Env, run_id: str) -> Path:
             "run_date": run_date.isoformat(),
             "code_version": code_version(),
             "model_versions": {m.model_name: m.model_version for m in model},
+            # each model named unambiguously: registry version, MLflow run, training as-of (and M02's threshold)
+            "models": {m.model_name: {"version": m.model_version, "mlflow_run_id": m.model_run_id,
+                                      "trained_as_of": _text(m.model_trained_as_of),
+                                      **({"threshold": m["threshold"]} if "threshold" in m.asDict() else {})}
+                       for m in model},
             "watermarks": watermarks(spark, env, run_date),
             "files": sorted(files, key=lambda f: f["path"]),
         })

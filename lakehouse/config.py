@@ -44,12 +44,17 @@ class Env:
     mlflow_tracking_uri: str
     mlflow_artifact_root: Path
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # conf/env `mlflow` as written, when it names `{lake}`: the registry follows the lake (--lake)
+    mlflow_templates: dict[str, str] = field(default_factory=dict)
+    # conf/env `models`, e.g. bootstrap_when_no_champion (models/bootstrap.py)
+    models: dict[str, Any] = field(default_factory=dict)
 
     def with_paths(self, **overrides: Path | str | None) -> Env:
-        """A copy with some paths replaced (CLI flags such as --lake)."""
+        """A copy with some paths replaced (CLI flags such as --lake); a registry kept in the lake moves with it."""
         current = {k: getattr(self.paths, k) for k in Paths.__dataclass_fields__}
         current.update({k: Path(v).resolve() for k, v in overrides.items() if v is not None})
-        return Env(**{**self.__dict__, "paths": Paths(**current)})
+        paths = Paths(**current)
+        return Env(**{**self.__dict__, "paths": paths, **_mlflow_locations(self.mlflow_templates, paths)})
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -67,6 +72,19 @@ def _raw_env(name: str) -> dict[str, Any]:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     parent = data.pop("extends", None)
     return _merge(_raw_env(parent), data) if parent else data
+
+
+def _mlflow_locations(templates: dict[str, str], paths: Paths) -> dict[str, Any]:
+    """mlflow_tracking_uri / mlflow_artifact_root from `{lake}` templates (empty without templates)."""
+    out: dict[str, Any] = {}
+    if "tracking_uri" in templates:
+        uri = templates["tracking_uri"].format(lake=paths.lake)
+        if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+            uri = "sqlite:///" + str(_abs(uri.removeprefix("sqlite:///")))
+        out["mlflow_tracking_uri"] = uri
+    if "artifact_root" in templates:
+        out["mlflow_artifact_root"] = _abs(templates["artifact_root"].format(lake=paths.lake))
+    return out
 
 
 def _abs(p: str | Path) -> Path:
@@ -100,19 +118,22 @@ def load_env(name: str | None = None) -> Env:
 def _load_env_file(name: str) -> Env:
     raw = _raw_env(name)
     paths = Paths(**{k: _abs(v) for k, v in raw["paths"].items()})
-    mlflow = raw.get("mlflow", {})
-    tracking = mlflow.get("tracking_uri", "sqlite:///.local/mlflow/mlflow.db")
-    if tracking.startswith("sqlite:///") and not tracking.startswith("sqlite:////"):
-        tracking = "sqlite:///" + str(_abs(tracking.removeprefix("sqlite:///")))
+    # default: the registry lives with the lake it scores, so another --lake never uses this lake's champion
+    mlflow = {"tracking_uri": "sqlite:///{lake}/_mlflow/mlflow.db", "artifact_root": "{lake}/_mlflow/artifacts",
+              **raw.get("mlflow", {})}
+    fixed = {k: v for k, v in mlflow.items() if "{lake}" not in str(v)}
+    templates = {k: str(v) for k, v in mlflow.items() if "{lake}" in str(v)}
+    locations = {**_mlflow_locations(templates, paths), **_mlflow_locations(fixed, paths)}
     return Env(
         name=raw.get("name", name),
         paths=paths,
         secrets_file=_abs(raw["secrets_file"]) if raw.get("secrets_file") else None,
         spark_master=raw.get("spark", {}).get("master", "local[2]"),
         spark_conf={k: str(v) for k, v in raw.get("spark", {}).get("conf", {}).items()},
-        mlflow_tracking_uri=tracking,
-        mlflow_artifact_root=_abs(mlflow.get("artifact_root", ".local/mlflow/artifacts")),
         services={k: raw[k] for k in ("trino", "superset", "airflow") if k in raw},
+        mlflow_templates=templates,
+        models=dict(raw.get("models", {})),
+        **locations,
     )
 
 

@@ -37,13 +37,17 @@ NIGHTLY_STEPS: tuple[Step, ...] = (
     Step("quality_gate", "质量闸门", "jobs.quality_gate:run"),
     Step("gold", "汇总 gold", "jobs.gold_build:run"),
     Step("marts", "专题集市", "jobs.gold_marts:run"),
-    Step("score", "模型评分", "models.score_all:run"),
+    # every model has a @champion, or the night stops naming how to train; a fresh lake trains its
+    # first versions here only when conf/env `models.bootstrap_when_no_champion` says so (local, tests)
+    Step("models_ready", "模型就绪", "models.bootstrap:run"),
+    Step("score", "模型评分", "models.score_all:run"),  # scores with @champion, never trains
     Step("rules", "监管规则", "jobs.rules_run:run"),
     Step("export", "夜间导出", "jobs.export_nightly:run"),
 )
 # Steps of their own DAGs: training (weekly) is never part of the nightly scoring; forecasts are monthly.
 OTHER_STEPS: tuple[Step, ...] = (
-    Step("train", "模型训练", "models.train_all:run"),
+    Step("train", "模型训练", "models.train_all:run"),  # registers @challenger versions
+    Step("promote", "模型晋级", "models.promote:run"),  # @challenger → @champion past the margin, same holdout
     Step("maintain", "湖维护", "jobs.maintain_lake:run"),
     Step("forecast", "基金预测", "jobs.forecast:run"),  # monthly: projections, mortality check, forecasts
 )

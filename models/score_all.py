@@ -7,7 +7,7 @@ import datetime as dt
 from lakehouse.config import Env
 
 
-def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, str | None]:
+def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, str]:
     """gold.survival_score and gold.fraud_score; returns the model version used per model."""
     from models import fraud, survival
     from models.fraud import score as fraud_score

@@ -1,4 +1,7 @@
-"""The weekly `train` step: every model, each logged and registered in MLflow."""
+"""The weekly `train` step: every model trained, logged and registered in MLflow as `@challenger`.
+
+The `promote` step after it decides which challenger becomes `@champion` (models/promote.py).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def run(run_date: dt.date, env: Env, run_id: str) -> dict[str, str]:
-    """Train survival_status and medical_fraud; returns the registered version per model.
+    """Train survival_status and medical_fraud; returns the version registered as @challenger per model.
 
     A model that lacks labels does not stop the other from training; the step still fails
     afterwards so the weekly run shows it.

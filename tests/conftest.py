@@ -26,16 +26,12 @@ def pseudonym_key() -> bytes:
 
 
 def make_env(root: Path, landing: Path | None = None) -> Env:
-    """A local environment whose lake, exports, state and MLflow store live under `root`."""
+    """A local environment whose lake, exports and state live under `root` (the MLflow registry with
+    the lake, `<lake>/_mlflow`, as conf/env/local.yaml says)."""
     base = load_env("local")
     env = base.with_paths(lake=root / "lake", exports=root / "exports", state=root / "state",
                           landing=landing or base.paths.landing, city=root / "city")
-    return dataclasses.replace(
-        env,
-        mlflow_tracking_uri=f"sqlite:///{root / 'mlflow' / 'mlflow.db'}",
-        mlflow_artifact_root=root / "mlflow" / "artifacts",
-        secrets_file=None,
-    )
+    return dataclasses.replace(env, secrets_file=None)
 
 
 @pytest.fixture(scope="session")

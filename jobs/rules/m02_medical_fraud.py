@@ -1,5 +1,8 @@
 """M02 医保欺诈风险: the fraud model scored a settlement of the person above the published threshold.
 
+The threshold is the scoring version's own (gold.fraud_score.threshold): chosen when it was
+trained to hold the precision stated in conf/models.yaml, so it travels with the model.
+
 Score 0–100 is the person's highest p_fraud; amount_at_risk is the fund's share (hifp_pay)
 of the flagged settlements (OUTPUTS.md).
 """
@@ -16,7 +19,7 @@ from lakehouse.standardise import label_of
 
 def hits(inputs: dict[str, DataFrame], params: dict, run_date: dt.date) -> DataFrame:
     flagged = inputs["gold.fraud_score"].where(
-        (F.col("p_fraud") > float(params["threshold"])) & (F.col("visit_start") <= F.lit(run_date)))
+        (F.col("p_fraud") > F.col("threshold")) & (F.col("visit_start") <= F.lit(run_date)))
     per_person = flagged.groupBy("person_ref").agg(
         F.max("p_fraud").alias("p_max"),
         F.sum("fund_pay").cast("decimal(18,2)").alias("amount_at_risk"),

@@ -69,11 +69,18 @@ def _step(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from models import train_all
-
-    versions = train_all.run(args.run_date, env_from_args(args), args.run_id or f"train__{args.run_date}")
+    env = env_from_args(args)
+    versions = run_step("train", args.run_date, env, args.run_id or f"train__{args.run_date}")
     for name, version in versions.items():
-        print(f"registered {name} version {version}")
+        print(f"registered {name} version {version} as @challenger")
+    print(f"promote: lakehouse promote --lake {env.paths.lake} --run-date {args.run_date}")
+    return 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    champions = run_step("promote", args.run_date, env_from_args(args), args.run_id or f"promote__{args.run_date}")
+    for name, version in champions.items():
+        print(f"{name}@champion: version {version}")
     return 0
 
 
@@ -112,10 +119,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run-id", help="lineage run id")
     p.set_defaults(handler=_step)
 
-    p = sub.add_parser("train", help="train and register the models (survival, medical fraud)",
-                       description="Train survival_status and medical_fraud as of --run-date, log to MLflow, register, and "
-                                   "promote to @champion when its holdout AUC is not worse.")
+    p = sub.add_parser("train", help="train and register the models (survival, medical fraud) as @challenger",
+                       description="Train survival_status and medical_fraud as of --run-date on everyone outside the "
+                                   "frozen holdout, log to the lake's MLflow registry and register each as @challenger "
+                                   "(tags, model card). `lakehouse promote` decides about @champion.")
     add_paths(p, "lake")
     p.add_argument("--run-date", type=iso_date, required=True)
     p.add_argument("--run-id")
     p.set_defaults(handler=_train)
+
+    p = sub.add_parser("promote", help="promote each @challenger that beats @champion on the frozen holdout",
+                       description="Score @challenger and @champion on the same frozen holdout as of --run-date; the "
+                                   "challenger becomes @champion only past the margin of conf/models.yaml promotion.")
+    add_paths(p, "lake")
+    p.add_argument("--run-date", type=iso_date, required=True)
+    p.add_argument("--run-id")
+    p.set_defaults(handler=_promote)

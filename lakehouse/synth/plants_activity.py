@@ -257,7 +257,7 @@ def _m02(pl: Planter) -> None:
 def _labelled(pl: Planter) -> None:
     """Confirmed fraud from past audits: the labels in audit_cases, with their settlements."""
     cfg = pl.ctx.settings.medical
-    count = max(4, round(len(pl.city.persons) * cfg["audit_labels_per_1000"] / 1000))
+    count = max(int(cfg.get("audit_labels_min", 4)), round(len(pl.city.persons) * cfg["audit_labels_per_1000"] / 1000))
     kinds = ("DAOSHUA", "XUGOU", "CHUANHUAN", "GUACHUANG")
     for i in range(count):
         kind = kinds[i % len(kinds)]

@@ -2,9 +2,10 @@
 
 `gold.fraud_score` — one row per non-refunded settlement that started within the scoring
 window up to the run date; a person's risk is their riskiest settlement, and the M02 rule
-applies the published threshold. Training is a separate step (weekly DAG); on a brand-new
-installation with no champion yet, the first model is trained here once. When there are not
-yet enough confirmed cases to train, the night goes on with an empty score table.
+applies the champion's own threshold (column `threshold`, chosen at training to hold the
+precision of conf/models.yaml). Scoring never trains: with no champion it stops with
+ModelNotTrained, naming how to train. Each row names the version used (name, version, MLflow
+run id, training as-of date).
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ from pyspark.sql import functions as F
 
 from lakehouse import lake
 from lakehouse.config import Env
-from lakehouse.errors import DataError
 from lakehouse.spark import get_spark
 from models.fraud import MODEL_NAME
 from models.fraud.features import FEATURES, settlement_features
 from models.fraud.train import model_conf
-from models.registry import CHAMPION, champion_version, use_tracking
+from models.registry import ModelRef, require_champion
 
 log = logging.getLogger(__name__)
 SCHEMA = ("setl_id string, person_ref string, visit_start date, med_type string, fixmedins_code string, "
@@ -37,22 +37,9 @@ KEYS = ["setl_id", "person_ref", "visit_start", "med_type", "fixmedins_code", "f
 
 def run(run_date: dt.date, env: Env, run_id: str) -> str | None:
     """Write gold.fraud_score for `run_date`; returns the model version used (None: no model yet)."""
+    ref = require_champion(env, MODEL_NAME)
     spark = get_spark(env, "score_fraud")
-    version = champion_version(env, MODEL_NAME)
-    if version is None:
-        log.warning("no %s@%s model registered yet: training the first one from tonight's silver", MODEL_NAME,
-                    CHAMPION)
-        from models.fraud import train
-
-        try:
-            train.run(run_date, env, run_id)
-        except DataError as e:
-            log.warning("%s not scored tonight: %s", MODEL_NAME, e)
-            _write(spark.createDataFrame([], SCHEMA), env, run_date, None)
-            return None
-        version = champion_version(env, MODEL_NAME)
-    use_tracking(env, MODEL_NAME)
-    model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@{CHAMPION}")
+    model = mlflow.sklearn.load_model(ref.uri)
     since = run_date - dt.timedelta(days=int(model_conf()["score_window_days"]))
     features = settlement_features(lake.read(spark, env, "silver.medical_settlement"), run_date).where(
         F.col("visit_start") > F.lit(since)).select(*KEYS, *[f for f in FEATURES if f not in KEYS])
@@ -62,16 +49,19 @@ def run(run_date: dt.date, env: Env, run_id: str) -> str | None:
             p = model.predict_proba(b[FEATURES].to_numpy(dtype=float))[:, 1] if len(b) else []
             yield b[KEYS].assign(p_fraud=p)
 
-    _write(features.mapInPandas(predict, SCHEMA), env, run_date, str(version))
-    log.info("scored %d settlements with %s version %s", lake.read(spark, env, "gold.fraud_score").count(),
-             MODEL_NAME, version)
-    return str(version)
+    _write(features.mapInPandas(predict, SCHEMA), env, run_date, ref)
+    log.info("scored %d settlements with %s version %s (threshold %s)",
+             lake.read(spark, env, "gold.fraud_score").count(), MODEL_NAME, ref.version, ref.tags.get("threshold"))
+    return ref.version
 
 
-def _write(scored: DataFrame, env: Env, run_date: dt.date, version: str | None) -> None:
+def _write(scored: DataFrame, env: Env, run_date: dt.date, ref: ModelRef) -> None:
     out = scored.select(
         *KEYS[:-1], F.col("fund_pay").cast("decimal(18,2)").alias("fund_pay"),
-        F.round("p_fraud", 6).alias("p_fraud"), F.lit(MODEL_NAME).alias("model_name"),
-        F.lit(version).cast("string").alias("model_version"), F.lit(run_date).alias("run_date"),
+        F.round("p_fraud", 6).alias("p_fraud"),
+        F.lit(float(ref.tags["threshold"])).alias("threshold"),  # the version's published M02 cut-off
+        F.lit(MODEL_NAME).alias("model_name"), F.lit(ref.version).alias("model_version"),
+        F.lit(ref.run_id).alias("model_run_id"), F.lit(ref.trained_as_of).cast("date").alias("model_trained_as_of"),
+        F.lit(run_date).alias("run_date"),
     )
     lake.overwrite(out, env, "gold.fraud_score")

@@ -1,7 +1,7 @@
 """Score every person with `models:/survival_status@champion`: p_alive into gold.survival_score.
 
-Training is a separate step (weekly DAG). On a brand-new installation with no champion
-yet, the first model is trained here once, from tonight's gold, and says so in the log.
+Scoring never trains: with no champion it stops with ModelNotTrained, naming how to train.
+Each row names the version used (name, version, MLflow run id, training as-of date).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from lakehouse import lake
 from lakehouse.config import Env
 from lakehouse.spark import get_spark
-from models.registry import CHAMPION, champion_version, use_tracking
+from models.registry import require_champion
 from models.survival import MODEL_NAME
 from models.survival.features import FEATURES, survival_features
 
@@ -26,15 +26,9 @@ log = logging.getLogger(__name__)
 
 def run(run_date: dt.date, env: Env, run_id: str) -> str:
     """Write gold.survival_score for `run_date`; returns the model version used."""
-    version = champion_version(env, MODEL_NAME)
-    if version is None:
-        log.warning("no %s@%s model registered yet: training the first one from tonight's gold", MODEL_NAME, CHAMPION)
-        from models.survival import train
-
-        train.run(run_date, env, run_id)
-        version = champion_version(env, MODEL_NAME)
-    use_tracking(env, MODEL_NAME)
-    model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@{CHAMPION}")
+    ref = require_champion(env, MODEL_NAME)
+    version = ref.version
+    model = mlflow.sklearn.load_model(ref.uri)
     spark = get_spark(env, "score_survival")
     features = survival_features(
         lake.read(spark, env, "gold.person_profile"), lake.read(spark, env, "gold.life_signal"), run_date
@@ -48,6 +42,7 @@ def run(run_date: dt.date, env: Env, run_id: str) -> str:
     scored = features.mapInPandas(predict, "person_ref string, p_alive double").select(
         "person_ref", F.round("p_alive", 6).alias("p_alive"),
         F.lit(MODEL_NAME).alias("model_name"), F.lit(str(version)).alias("model_version"),
+        F.lit(ref.run_id).alias("model_run_id"), F.lit(ref.trained_as_of).cast("date").alias("model_trained_as_of"),
         F.lit(run_date).alias("run_date"),
     )
     lake.overwrite(scored, env, "gold.survival_score")

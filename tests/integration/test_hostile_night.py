@@ -157,7 +157,6 @@ def night(nightly_lake: Lake, tmp_path_factory) -> Night:  # type: ignore[no-unt
     root = tmp_path_factory.mktemp("hostile")
     for part in ("lake", "exports", "state"):
         shutil.copytree(getattr(original.paths, part), root / part, symlinks=True)
-    shutil.copytree(Path(original.mlflow_artifact_root).parent, root / "mlflow", symlinks=True)
     shutil.copytree(original.paths.landing, root / "landing", symlinks=True)
     env = dataclasses.replace(make_env(root, landing=root / "landing"), services=original.services)
     day, before = nightly_lake.dates[-1], nightly_lake.dates[-2]
