@@ -67,6 +67,12 @@ def test_certification_lists_every_pensioner_with_a_status(nightly_lake, pseudon
     for p in (folder / "certification").glob("*.csv"):
         for row in csv.DictReader(p.read_text(encoding="utf-8-sig").splitlines()):
             listed[row["person_ref"]] = row
+    # every pensioner of the city (retired by the run date) is listed, and nobody else
+    retired = {person_ref(p["certno"], pseudonym_key) for p in truth_rows(nightly_lake.city, "persons.csv")
+               if p["retired"] == "1" and p["retirement_date"] <= nightly_lake.dates[-1].isoformat()}
+    assert len(retired) > 50
+    assert sorted(retired - set(listed)) == [], f"{len(retired - set(listed))} pensioners not listed"
+    assert sorted(set(listed) - retired) == [], f"{len(set(listed) - retired)} listed are not pensioners"
     assert {r["status"] for r in listed.values()} <= {"CERTIFIED_BY_DATA", "SUSPECT", "DECEASED", "ABROAD"}
     assert all(0 <= float(r["p_alive"]) <= 1 for r in listed.values())
     assert {r["cycle"] for r in listed.values()} == {str(nightly_lake.dates[-1].year)}
@@ -121,6 +127,10 @@ def test_planted_cases_are_found_and_decoys_are_not(nightly_lake, pseudonym_key,
         assert person_ref(normalise_certno(p["certno"]).certno, pseudonym_key) in flagged, p["detail"]
     for p in decoys:
         assert person_ref(normalise_certno(p["certno"]).certno, pseudonym_key) not in flagged, p["detail"]
+    # the other direction: every flag was planted (a case detectable later may already show)
+    hits = {person_ref(normalise_certno(p["certno"]).certno, pseudonym_key) for p in planted if p["is_decoy"] == "0"}
+    assert flagged, f"{rule} flagged nobody"
+    assert sorted(flagged - hits) == [], f"{rule} flagged {len(flagged - hits)} persons nobody planted"
 
 
 def test_fund_expenditure_reconciles_with_silver_payments(nightly_lake) -> None:  # type: ignore[no-untyped-def]
