@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: help setup setup-python setup-jars setup-trino setup-superset setup-system secrets \
-        run test test-all lint bench trino superset airflow stop lock clean
+        run test test-all lint bench trino superset mlflow airflow stop lock clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -64,6 +64,9 @@ trino: setup setup-trino  ## start a local Trino over the lake and register the 
 
 superset: setup setup-superset trino  ## start Superset with the Trino database and the dashboards
 	$(LH) superset start
+
+mlflow: setup  ## MLflow UI over the lake's model registry (champion, challenger, tags, model cards) on 127.0.0.1:18090
+	$(PY) -m mlflow ui --host 127.0.0.1 --port 18090 --backend-store-uri "$$($(PY) -c 'from lakehouse.config import load_env; print(load_env().mlflow_tracking_uri)')"
 
 airflow: setup  ## start a local Airflow (api-server, scheduler, dag-processor)
 	$(LH) airflow start
