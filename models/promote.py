@@ -39,7 +39,8 @@ def decide(challenger: float | None, champion: float | None, margin: float) -> b
 
 def _metric(ref: ModelRef, trainer: ModuleType, rows: object, metric: str) -> float | None:
     model = mlflow.sklearn.load_model(ref.uri)
-    return trainer.holdout_metrics(model, rows).get(metric)  # type: ignore[no-any-return]
+    value = trainer.holdout_metrics(model, rows).get(metric)
+    return None if value is None else float(value)
 
 
 def promote_one(env: Env, name: str, run_date: dt.date) -> str | None:

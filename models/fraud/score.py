@@ -35,8 +35,8 @@ SCHEMA = ("setl_id string, person_ref string, visit_start date, med_type string,
 KEYS = ["setl_id", "person_ref", "visit_start", "med_type", "fixmedins_code", "fund_pay"]
 
 
-def run(run_date: dt.date, env: Env, run_id: str) -> str | None:
-    """Write gold.fraud_score for `run_date`; returns the model version used (None: no model yet)."""
+def run(run_date: dt.date, env: Env, run_id: str) -> str:
+    """Write gold.fraud_score for `run_date`; returns the model version used."""
     ref = require_champion(env, MODEL_NAME)
     spark = get_spark(env, "score_fraud")
     model = mlflow.sklearn.load_model(ref.uri)

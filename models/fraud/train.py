@@ -72,9 +72,17 @@ def training_frame(spark: SparkSession, env: Env, run_date: dt.date) -> pd.DataF
     return rows.select("setl_id", "person_ref", "fraud", *FEATURES).toPandas().sort_values("setl_id").reset_index(drop=True)
 
 
+def pos_weight(y: np.ndarray, scheme: str) -> float:
+    """Weight of a fraud row (conf/models.yaml fraud.class_weight): none 1, balanced neg/pos, sqrt_balanced its root."""
+    pos, neg = int(y.sum()), int(len(y) - y.sum())
+    ratio = neg / pos if pos else 1.0
+    return {"none": 1.0, "balanced": ratio, "sqrt_balanced": float(np.sqrt(ratio))}[scheme]
+
+
 def fit(x: np.ndarray, y: np.ndarray) -> XGBClassifier:
-    """XGBoost classifier of `fraud` (deterministic: fixed seed, hist trees)."""
-    return XGBClassifier(**PARAMS, eval_metric="logloss").fit(x, y)
+    """XGBoost classifier of `fraud` (deterministic: fixed seed, hist trees), fraud rows up-weighted."""
+    weight = pos_weight(y, str(model_conf().get("class_weight", "none")))
+    return XGBClassifier(**PARAMS, scale_pos_weight=weight, eval_metric="logloss").fit(x, y)
 
 
 def per_person(frame: pd.DataFrame, p: np.ndarray) -> pd.DataFrame:
@@ -147,7 +155,7 @@ def run(run_date: dt.date, env: Env, run_id: str) -> str:
     val = per_person(train, validation_scores(train))
     chosen = threshold_for_precision(val["fraud"].to_numpy(), val["p"].to_numpy(), target)
     watermark = lake.read(spark, env, "silver.medical_settlement").where(
-        F.col("visit_start") <= F.lit(run_date)).agg(F.max("visit_start")).first()[0]
+        F.col("visit_start") <= F.lit(run_date)).agg(F.max("visit_start")).collect()[0][0]
     use_tracking(env, MODEL_NAME)
     with mlflow.start_run(run_name=f"{MODEL_NAME}_{run_date}"):
         mlflow.log_params({**PARAMS, "features": ",".join(FEATURES), "as_of": run_date.isoformat(),

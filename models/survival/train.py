@@ -78,7 +78,7 @@ def run(run_date: dt.date, env: Env, run_id: str) -> str:
         raise DataError(f"too few labelled deaths outside the holdout to train {MODEL_NAME} ({int(y.sum())} of "
                         f"{len(y)})")
     watermark = lake.read(spark, env, "gold.life_signal").where(F.col("signal_date") <= F.lit(run_date)).agg(
-        F.max("signal_date")).first()[0]
+        F.max("signal_date")).collect()[0][0]
     use_tracking(env, MODEL_NAME)
     with mlflow.start_run(run_name=f"{MODEL_NAME}_{run_date}"):
         mlflow.log_params({**PARAMS, "calibration": "isotonic", "features": ",".join(FEATURES),
