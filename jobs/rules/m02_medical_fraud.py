@@ -22,6 +22,8 @@ def hits(inputs: dict[str, DataFrame], params: dict, run_date: dt.date) -> DataF
         (F.col("p_fraud") > F.col("threshold")) & (F.col("visit_start") <= F.lit(run_date)))
     per_person = flagged.groupBy("person_ref").agg(
         F.max("p_fraud").alias("p_max"),
+        # why: the features that raised the riskiest settlement's score most (gold.fraud_score.drivers)
+        F.max_by("drivers", "p_fraud").alias("drivers"),
         F.sum("fund_pay").cast("decimal(18,2)").alias("amount_at_risk"),
         F.count(F.lit(1)).alias("settlements"),
         F.min("visit_start").alias("first_visit"),
@@ -33,9 +35,10 @@ def hits(inputs: dict[str, DataFrame], params: dict, run_date: dt.date) -> DataF
         "person_ref", "amount_at_risk", "evidence_date",
         F.least(F.lit(100), F.round(F.col("p_max") * 100)).cast("int").alias("score"),
         F.format_string(
-            "医保结算记录显示%s至%s在%d家定点机构的%d笔结算（%s）经欺诈模型评为高风险（最高概率%.2f），统筹基金支付共%s元",
+            "医保结算记录显示%s至%s在%d家定点机构的%d笔结算（%s）经欺诈模型评为高风险（最高概率%.2f，主要因素：%s），"
+            "统筹基金支付共%s元",
             F.date_format("first_visit", "yyyy-MM-dd"), F.date_format("evidence_date", "yyyy-MM-dd"),
             F.col("facilities"), F.col("settlements"), F.array_join("kinds", "、"), F.col("p_max"),
-            F.col("amount_at_risk").cast("string"),
+            F.coalesce(F.nullif(F.col("drivers"), F.lit("")), F.lit("无")), F.col("amount_at_risk").cast("string"),
         ).alias("evidence"),
     )

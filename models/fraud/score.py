@@ -23,13 +23,14 @@ from lakehouse import lake
 from lakehouse.config import Env
 from lakehouse.spark import get_spark
 from models.fraud import MODEL_NAME
+from models.fraud.explain import contributions, top_drivers
 from models.fraud.features import FEATURES, settlement_features
 from models.fraud.train import model_conf
 from models.registry import ModelRef, require_champion
 
 log = logging.getLogger(__name__)
 SCHEMA = ("setl_id string, person_ref string, visit_start date, med_type string, fixmedins_code string, "
-          "fund_pay double, p_fraud double")
+          "fund_pay double, p_fraud double, drivers string")
 
 
 KEYS = ["setl_id", "person_ref", "visit_start", "med_type", "fixmedins_code", "fund_pay"]
@@ -44,10 +45,15 @@ def run(run_date: dt.date, env: Env, run_id: str) -> str:
     features = settlement_features(lake.read(spark, env, "silver.medical_settlement"), run_date).where(
         F.col("visit_start") > F.lit(since)).select(*KEYS, *[f for f in FEATURES if f not in KEYS])
 
+    conf = model_conf()
+    labels, top = dict(conf["feature_labels"]), int(conf["drivers_top"])
+
     def predict(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for b in batches:
-            p = model.predict_proba(b[FEATURES].to_numpy(dtype=float))[:, 1] if len(b) else []
-            yield b[KEYS].assign(p_fraud=p)
+            x = b[FEATURES].to_numpy(dtype=float)
+            p = model.predict_proba(x)[:, 1] if len(b) else []
+            drivers = top_drivers(contributions(model, x), FEATURES, labels, top) if len(b) else []
+            yield b[KEYS].assign(p_fraud=p, drivers=drivers)
 
     _write(features.mapInPandas(predict, SCHEMA), env, run_date, ref)
     log.info("scored %d settlements with %s version %s (threshold %s)",
@@ -58,7 +64,7 @@ def run(run_date: dt.date, env: Env, run_id: str) -> str:
 def _write(scored: DataFrame, env: Env, run_date: dt.date, ref: ModelRef) -> None:
     out = scored.select(
         *KEYS[:-1], F.col("fund_pay").cast("decimal(18,2)").alias("fund_pay"),
-        F.round("p_fraud", 6).alias("p_fraud"),
+        F.round("p_fraud", 6).alias("p_fraud"), "drivers",
         F.lit(float(ref.tags["threshold"])).alias("threshold"),  # the version's published M02 cut-off
         F.lit(MODEL_NAME).alias("model_name"), F.lit(ref.version).alias("model_version"),
         F.lit(ref.run_id).alias("model_run_id"), F.lit(ref.trained_as_of).cast("date").alias("model_trained_as_of"),

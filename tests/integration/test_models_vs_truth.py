@@ -72,6 +72,18 @@ def m01_measures(nightly_lake, key: bytes) -> dict[str, float]:  # type: ignore[
     return out
 
 
+def test_m02_clues_say_which_features_drove_them(nightly_lake) -> None:  # type: ignore[no-untyped-def]
+    from lakehouse.config import load_conf
+
+    labels = set(load_conf("models.yaml")["fraud"]["feature_labels"].values())
+    clues = lake.read(nightly_lake.spark, nightly_lake.env, "gold.risk_clue").where(
+        F.col("rule_code") == "M02_MEDICAL_FRAUD").select("evidence").collect()
+    assert clues
+    for c in clues:
+        drivers = c.evidence.split("主要因素：")[1].split("）")[0].split("、")
+        assert 1 <= len(drivers) <= 3 and set(drivers) <= labels, c.evidence
+
+
 def test_m02_against_planted_fraud(nightly_lake, pseudonym_key) -> None:  # type: ignore[no-untyped-def]
     m = m02_measures(nightly_lake, pseudonym_key)
     assert m["labelled"] >= 8 and m["unlabelled"] >= 3, m  # the city plants enough of both kinds to measure
@@ -147,13 +159,19 @@ def test_the_manifest_names_each_model_unambiguously(nightly_lake) -> None:  # t
 
 def test_promotion_compares_on_the_frozen_holdout_past_the_margin(nightly_lake, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from lakehouse.pipeline import run_step
-    from models.registry import CHALLENGER, CHAMPION, alias_ref
+    from models.registry import CHALLENGER, alias_ref
 
     original = nightly_lake.env
-    shutil.copytree(original.paths.lake, tmp_path / "lake", symlinks=True)  # registry travels with the lake
+    # a copy of the lake with a registry of its own (the shared lake's registry is left alone)
+    shutil.copytree(original.paths.lake, tmp_path / "lake", symlinks=True,
+                    ignore=shutil.ignore_patterns("_mlflow", "_model_registry.json"))
     env = dataclasses.replace(make_env(tmp_path, landing=original.paths.landing), services=original.services)
     day = nightly_lake.dates[-1]
-    first = {name: alias_ref(env, name, CHAMPION).version for name in MODELS}
+    # the first versions, as of the first night, through the nightly step that bootstraps a fresh lake
+    first = run_step("models_ready", nightly_lake.dates[0], env, "test__bootstrap")
+    assert set(first) == set(MODELS)
+    assert {name: alias_ref(env, name, CHALLENGER).tags["promotion"] for name in MODELS} == {
+        name: f"{nightly_lake.dates[0]}: first champion" for name in MODELS}
     trained = run_step("train", day, env, "test__retrain")
     assert {name: alias_ref(env, name, CHALLENGER).version for name in MODELS} == trained
     assert all(trained[n] != first[n] for n in MODELS)

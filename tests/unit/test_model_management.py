@@ -125,3 +125,28 @@ def dt_date():  # type: ignore[no-untyped-def]
     import datetime as dt
 
     return dt.date(2026, 10, 3)
+
+
+def test_m02_drivers_are_the_features_that_raised_the_score_most() -> None:
+    from models.fraud.explain import top_drivers
+
+    names = ["stay_days", "total", "after_hours", "p365_refunds"]
+    labels = {"stay_days": "住院天数", "total": "结算总额", "after_hours": "非营业时间结算"}
+    contribs = np.array([[0.2, 1.5, -0.3, 0.9],    # total, then refunds (no label: its name), then stay
+                         [-0.1, -0.2, 0.05, 0.0],  # only one feature raised it
+                         [-1.0, -1.0, -1.0, -1.0]])  # nothing raised it
+    assert top_drivers(contribs, names, labels, 3) == ["结算总额、p365_refunds、住院天数", "非营业时间结算", ""]
+
+
+def test_m02_drivers_are_exact_tree_contributions() -> None:
+    from xgboost import XGBClassifier
+
+    from models.fraud.explain import contributions
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(300, 3))
+    y = (x[:, 1] > 0.5).astype(int)  # only the second feature matters
+    model = XGBClassifier(n_estimators=20, max_depth=2, random_state=7).fit(x, y)
+    c = contributions(model, x)
+    assert c.shape == (300, 3)
+    assert np.abs(c[:, 1]).mean() > 5 * max(np.abs(c[:, 0]).mean(), np.abs(c[:, 2]).mean())
