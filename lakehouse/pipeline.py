@@ -45,6 +45,7 @@ NIGHTLY_STEPS: tuple[Step, ...] = (
 OTHER_STEPS: tuple[Step, ...] = (
     Step("train", "模型训练", "models.train_all:run"),
     Step("maintain", "湖维护", "jobs.maintain_lake:run"),
+    Step("rebuild", "全量重建 silver", "jobs.silver_build:rebuild"),  # the oracle of the incremental silver step
     Step("forecast", "基金预测", "jobs.forecast:run"),  # monthly: projections, mortality check, forecasts
 )
 STEPS_BY_NAME = {s.name: s for s in NIGHTLY_STEPS + OTHER_STEPS}
