@@ -2,12 +2,15 @@
 
 Every suite runs; results are kept per run under `<state>/gx/<run_date>/`; any failure
 raises `ExpectationFailed` naming the table and the failed expectations, so gold is not
-built from bad silver.
+built from bad silver. A table that passed its suite and has not been written since (same
+Delta commit, same suite) is not validated again: its passing result is carried forward
+(`reused_from` in the result file), so registries cost nothing on nights without a snapshot.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -73,17 +76,37 @@ def validate(df: DataFrame, suite_path: Path) -> SuiteResult:
     return SuiteResult(suite.name, bool(result.success), failures, result.to_json_dict())
 
 
+def _stamp(env: Env, table: str, suite_path: Path) -> str:
+    """The table's last commit (version and time) and the suite's digest: equal stamps, equal results."""
+    from deltalake import DeltaTable
+
+    last = DeltaTable(str(lake.table_path(env, table))).history(1)[0]
+    suite = hashlib.sha256(suite_path.read_bytes()).hexdigest()[:12]
+    return f"{last.get('version')}@{last.get('timestamp')}/{suite}"
+
+
 def run(run_date: dt.date, env: Env, run_id: str, suites_dir: Path = SUITES_DIR) -> list[SuiteResult]:
     """Run every suite; keep the results; raise ExpectationFailed when any suite fails."""
     spark = get_spark(env, "quality_gate")
     out_dir = env.paths.state / "gx" / run_date.isoformat()
+    passed_dir = env.paths.state / "gx" / "passed"
     out_dir.mkdir(parents=True, exist_ok=True)
+    passed_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for path in sorted(suites_dir.glob("*.json")):
         table = path.stem
-        res = validate(lake.read(spark, env, table), path)
+        stamp = _stamp(env, table, path)
+        memo = passed_dir / f"{table}.json"
+        previous = json.loads(memo.read_text(encoding="utf-8")) if memo.exists() else {}
+        if previous.get("stamp") == stamp:
+            res = SuiteResult(table, True, [], {**previous["raw"], "reused_from": stamp})
+        else:
+            res = validate(lake.read(spark, env, table), path)
+            if res.success:
+                memo.write_text(json.dumps({"stamp": stamp, "raw": res.raw}, ensure_ascii=False, default=str))
         (out_dir / f"{table}.json").write_text(json.dumps(res.raw, ensure_ascii=False, indent=1, default=str))
-        log.info("GX %-28s %s", table, "passed" if res.success else "FAILED")
+        log.info("GX %-28s %s", table, ("passed" if res.success else "FAILED")
+                 + (" (unchanged since it passed)" if "reused_from" in res.raw else ""))
         results.append(res)
     failed = [r for r in results if not r.success]
     if failed:

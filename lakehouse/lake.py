@@ -116,9 +116,48 @@ def delete_where(spark: SparkSession, env: Env, name: str, predicate: str) -> No
 
 
 def last_commit_rows(env: Env, name: str) -> int:
-    """Rows written by the table's latest commit, from its Delta log entry (no Spark job, no scan)."""
+    """Rows written by the table's latest commit (a MERGE: inserted or updated), from its Delta log entry."""
     from deltalake import DeltaTable
 
     history = DeltaTable(str(table_path(env, name))).history(1)
     metrics = (history[0].get("operationMetrics") or {}) if history else {}
-    return int(metrics.get("numOutputRows", 0))
+    if "numOutputRows" in metrics:
+        return int(metrics["numOutputRows"])
+    # a MERGE: the rows it inserted or changed
+    return int(metrics.get("numTargetRowsInserted", 0)) + int(metrics.get("numTargetRowsUpdated", 0))
+
+
+def replace_rows(spark: SparkSession, env: Env, name: str, rows: DataFrame, scope: DataFrame, on: list[str]) -> None:
+    """Make the table's rows whose `on` keys are in `scope` exactly `rows`, in one transaction.
+
+    `rows` are the recomputed rows of that scope (their keys within it). Rows already there
+    and unchanged are left alone; when nothing already there changes or goes (the usual night:
+    only new records), the new rows are appended, otherwise one MERGE applies everything.
+    """
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    target = DeltaTable.forPath(spark, str(table_path(env, name)))
+    columns = target.toDF().columns
+    digest = F.xxhash64(*[F.col(c) for c in columns]).alias("_digest")
+    rows = rows.select(*columns)
+    before = target.toDF().join(scope.select(*on).distinct(), on, "left_semi").select(*on, digest).persist()
+    changed = rows.select("*", digest).join(before, [*on, "_digest"], "left_anti").drop("_digest")
+    gone = before.join(rows.select(*on), on, "left_anti").select(*on)
+    replaced = changed.join(before.select(*on), on, "left_semi").select(*on)
+    changed = changed.persist()
+    try:
+        if gone.isEmpty() and replaced.isEmpty():
+            changed.write.format("delta").mode("append").save(str(table_path(env, name)))
+            return
+        source = changed.withColumn("_gone", F.lit(False)).unionByName(gone.withColumn("_gone", F.lit(True)),
+                                                                       allowMissingColumns=True)
+        match = " AND ".join(f"t.`{c}` = s.`{c}`" for c in on)
+        (target.alias("t").merge(source.alias("s"), match)
+         .whenMatchedDelete(condition="s._gone")
+         .whenMatchedUpdate(set={c: f"s.`{c}`" for c in columns})
+         .whenNotMatchedInsert(condition="NOT s._gone", values={c: f"s.`{c}`" for c in columns})
+         .execute())
+    finally:
+        changed.unpersist()
+        before.unpersist()

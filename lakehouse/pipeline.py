@@ -49,6 +49,7 @@ OTHER_STEPS: tuple[Step, ...] = (
     Step("train", "模型训练", "models.train_all:run"),  # registers @challenger versions
     Step("promote", "模型晋级", "models.promote:run"),  # @challenger → @champion past the margin, same holdout
     Step("maintain", "湖维护", "jobs.maintain_lake:run"),
+    Step("rebuild", "全量重建 silver", "jobs.silver_build:rebuild"),  # the oracle of the incremental silver step
     Step("forecast", "基金预测", "jobs.forecast:run"),  # monthly: projections, mortality check, forecasts
 )
 STEPS_BY_NAME = {s.name: s for s in NIGHTLY_STEPS + OTHER_STEPS}

@@ -63,7 +63,7 @@ def test_a_silver_job_dying_mid_write_leaves_readable_tables_and_a_rerun_complet
 
     monkeypatch.setattr(silver_build.SilverWriter, "table", dying_table)
     with pytest.raises(Exception, match="executor lost"):
-        run_step("silver", day, env, "failures__dies")
+        run_step("rebuild", day, env, "failures__dies")  # every table written again
     monkeypatch.undo()
 
     assert _version(spark, env, "silver.bank_txn") == before["silver.bank_txn"], "no commit of a half-written table"
@@ -86,7 +86,7 @@ def test_a_home_table_losing_a_record_fails_the_silver_step(silver_lake, monkeyp
 
     monkeypatch.setattr(silver_activity, "bank_txns", lossy)
     with pytest.raises(ReconciliationFailed) as failed:
-        run_step("silver", day, env, "failures__lossy")
+        run_step("rebuild", day, env, "failures__lossy")
     message = str(failed.value)
     assert "txn_20260930.txt" in message and "bank__txn → silver.bank_txn" in message and "silver 1 " in message
     assert "pension/" not in message and "medical/" not in message  # only the offending file is named

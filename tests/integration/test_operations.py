@@ -182,13 +182,13 @@ def test_a_home_table_missing_rows_fails_the_silver_run(nights: Nights, monkeypa
     day = nights.dates[-1]
     try:
         with pytest.raises(ReconciliationFailed) as failed:
-            run_step("silver", day, nights.env, "ops__lossy")
+            run_step("rebuild", day, nights.env, "ops__lossy")
         message = str(failed.value)
         assert "bank/" in message and "txn_" in message and "bank__txn → silver.bank_txn" in message
         assert "medical/" not in message  # only the offending files are named
     finally:
         monkeypatch.undo()
-        for step in ("silver", "feedback"):  # back to the clean night for the tests after this one
+        for step in ("rebuild", "feedback"):  # back to the clean night for the tests after this one
             run_step(step, day, nights.env, "ops__restore")
 
 
@@ -250,7 +250,7 @@ def test_a_failed_run_leaves_the_previous_versions_and_a_rerun_equals_a_clean_ru
 
     monkeypatch.setattr(silver_build.SilverWriter, "table", dying_table)
     with pytest.raises(Exception, match="executor lost"):
-        run_step("silver", day, env, "ops__dies")
+        run_step("rebuild", day, env, "ops__dies")  # every table written again
     monkeypatch.undo()
     assert version("silver.bank_txn") == before["silver.bank_txn"], "no commit of a half-written table"
     committed = [t for t in tables if version(t) != before[t]]

@@ -37,3 +37,28 @@ def test_clean_table_passes(spark, tmp_path) -> None:  # type: ignore[no-untyped
     (suites / "silver.person.json").write_text((quality_gate.SUITES_DIR / "silver.person.json").read_text())
     results = quality_gate.run(dt.date(2026, 10, 1), env, "test", suites_dir=suites)
     assert [r.success for r in results] == [True]
+
+
+def test_an_unchanged_table_that_passed_is_not_validated_again(spark, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    env = make_env(tmp_path)
+    schema = "person_ref string, sex string, birth_date date"
+    lake.overwrite(spark.createDataFrame([("aaaaaaaaaaaaaaaa", "1", dt.date(1950, 1, 1))], schema), env, "silver.person")
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "silver.person.json").write_text((quality_gate.SUITES_DIR / "silver.person.json").read_text())
+    validated = []
+    real = quality_gate.validate
+    monkeypatch.setattr(quality_gate, "validate", lambda df, path: validated.append(path.stem) or real(df, path))
+
+    nights = [dt.date(2026, 10, 1), dt.date(2026, 10, 2), dt.date(2026, 10, 3)]
+    first = quality_gate.run(nights[0], env, "n1", suites_dir=suites)
+    second = quality_gate.run(nights[1], env, "n2", suites_dir=suites)
+    assert validated == ["silver.person"] and [r.success for r in first + second] == [True, True]
+    assert "reused_from" in second[0].raw and (env.paths.state / "gx" / "2026-10-02" / "silver.person.json").exists()
+
+    # written again (a bad row now): validated again, and it fails
+    bad = [("aaaaaaaaaaaaaaaa", "1", dt.date(1950, 1, 1)), ("aaaaaaaaaaaaaaaa", "3", dt.date(1950, 1, 1))]
+    lake.overwrite(spark.createDataFrame(bad, schema), env, "silver.person")
+    with pytest.raises(ExpectationFailed):
+        quality_gate.run(nights[2], env, "n3", suites_dir=suites)
+    assert validated == ["silver.person", "silver.person"]
