@@ -82,7 +82,7 @@ def _nights(env: Env, dates: list[dt.date], work: Path, references: bool) -> lis
                   f"peak {m.peak_rss_mb:6.0f} MB  commits {m.delta_commits:4d}", flush=True)
         new_rows, delivered = _new_rows(env, run_id)
         night = {"night": i, "date": day.isoformat(), "new_input_rows": new_rows, "stages": stages,
-                 "seconds": sum(s["seconds"] for s in stages)}
+                 "seconds": sum(s["seconds"] for s in stages), "silver_modes": _silver_modes(env, run_id)}
         if references:
             io = io_limit(env.paths.landing, delivered, work / "io_limit" / day.isoformat())
             duck = duckdb_reference(env.paths.landing, [d for d in _all_dates(env) if d <= day], day)
@@ -103,6 +103,17 @@ def _nights(env: Env, dates: list[dt.date], work: Path, references: bool) -> lis
     return nights
 
 
+def _silver_modes(env: Env, run_id: str) -> dict[str, int]:
+    """How many silver tables the night rebuilt, applied incrementally or left alone (ops.silver_applied)."""
+    from lakehouse import applied, lake
+
+    if not lake.exists(env, applied.TABLE):
+        return {}
+    rows = lake.read_arrow(env, applied.TABLE, ["mode", "run_id"]).to_pylist()
+    modes = [r["mode"] if r["run_id"] == run_id else "skip" for r in rows]
+    return {m: modes.count(m) for m in ("full", "incremental", "skip")}
+
+
 def _all_dates(env: Env) -> list[dt.date]:
     return sorted({dt.date.fromisoformat(p.name) for p in env.paths.landing.glob("*/*") if p.is_dir()})
 
@@ -119,13 +130,16 @@ def _markdown(result: dict) -> str:
                 lines.append(f"| {n['night']} | {n['date']} | {n['new_input_rows']} | {s['stage']} | {s['seconds']:.1f} "
                              f"| {s['cpu_seconds']:.1f} | {s['peak_rss_mb']:.0f} | {s['read_mb']:.1f} "
                              f"| {s['written_mb']:.1f} | {s['delta_commits']} | {s['files_added']} |")
-        lines += ["", "| night | total s | ingest / I/O limit | ingest+silver+gold / DuckDB | persons with a strong "
-                  "sign: gold / DuckDB |", "|---:|---:|---:|---:|---:|"]
+        lines += ["", "| night | total s | silver tables full / incremental / skipped | ingest / I/O limit "
+                  "| ingest+silver+gold / DuckDB | persons with a strong sign: gold / DuckDB |",
+                  "|---:|---:|---|---:|---:|---:|"]
         for n in result["nights"]:
             r1, r2 = n.get("ratio_ingest_to_io_limit"), n.get("ratio_ingest_life_signs_to_duckdb")
             same = (f"{n['gold_life_signs']['with_strong']} / {n['duckdb']['detail']['with_strong']}"
                     if "duckdb" in n else "")
-            lines.append(f"| {n['night']} | {n['seconds']:.1f} | {'' if r1 is None else f'{r1:.1f}x'} "
+            m = n.get("silver_modes") or {}
+            modes = f"{m.get('full', '')} / {m.get('incremental', '')} / {m.get('skip', '')}" if m else ""
+            lines.append(f"| {n['night']} | {n['seconds']:.1f} | {modes} | {'' if r1 is None else f'{r1:.1f}x'} "
                          f"| {'' if r2 is None else f'{r2:.1f}x'} | {same} |")
     if "backfill" in result:
         b = result["backfill"]
