@@ -62,9 +62,9 @@ class EventTable:
     follows: str | None = None  # an event table this one joins: its recomputed groups are this table's too
 
 
-def grouped_by(*columns: Callable[[], Column]) -> Callable[[DataFrame], DataFrame]:
-    """A `group` function hashing bronze columns (given as column builders)."""
-    return lambda df: df.withColumn(GROUP, F.xxhash64(*[c() for c in columns]))
+def grouped_by(*columns: Column) -> Callable[[DataFrame], DataFrame]:
+    """A `group` function hashing expressions of bronze columns."""
+    return lambda df: df.withColumn(GROUP, F.xxhash64(*columns))
 
 
 class SilverWriter:
@@ -139,10 +139,11 @@ class SilverWriter:
         elif mode == "skip" and isinstance(upstream, DataFrame):
             mode = "incremental"  # nothing new of its own, but groups of the table it joins changed
         self._record(name, mode, now, f" ({len(new)} new deliveries)" if mode == "incremental" else "")
-        rows = bronze.loaded(self.spark, self.env, spec.bronze_table, self.run_date)
         if mode == "skip":
             self.touched[name] = None
-        elif mode == FULL:
+            return
+        rows = bronze.loaded(self.spark, self.env, spec.bronze_table, self.run_date)
+        if mode == FULL:
             kept, dedup = spec.collapse(self.split(name, spec.standardise(rows), spec.raw_columns))
             self.dedup(name, dedup)
             self.table(name, kept)
@@ -288,7 +289,7 @@ def _activity(w: SilverWriter, loaded: Callable[[str], DataFrame], key: bytes) -
     """Medical settlements, bank transactions and transit taps."""
     a = silver_activity
     keys = a.medical_keys(loaded("medical__psn_insu"), key)
-    by_settlement = grouped_by(lambda: clean(F.col("setl_id")))
+    by_settlement = grouped_by(clean(F.col("setl_id")))
     w.events(EventTable("medical_settlement", "medical__setl", a.SETL_RAW,
                         lambda df: a.standardise_settlements(df, keys, key), a.settlements, by_settlement, (keys,)))
     # details read the settlements just written: their void flag, and orphans go to quarantine
@@ -297,12 +298,12 @@ def _activity(w: SilverWriter, loaded: Callable[[str], DataFrame], key: bytes) -
                         md.details, by_settlement, follows="medical_settlement"))
     w.events(EventTable("audit_case", "medical__audit_cases", silver_audit.AUDIT_RAW,
                         lambda df: silver_audit.standardise_audit_cases(df, keys), silver_audit.audit_cases,
-                        grouped_by(lambda: clean(F.col("case_id")), lambda: clean(F.col("setl_id"))), (keys,)))
+                        grouped_by(clean(F.col("case_id")), clean(F.col("setl_id"))), (keys,)))
 
     owners = a.account_owners(loaded("bank__acct"), key)
     w.events(EventTable("bank_txn", "bank__txn", a.TXN_RAW, lambda df: a.standardise_txns(df, owners), a.bank_txns,
-                        grouped_by(lambda: clean(F.col("acct_no")),
-                                   lambda: F.try_to_timestamp(clean(F.col("txn_time")), F.lit("yyyyMMddHHmmss"))),
+                        grouped_by(clean(F.col("acct_no")),
+                                   F.try_to_timestamp(clean(F.col("txn_time")), F.lit("yyyyMMddHHmmss"))),
                         (owners,)))
 
     cards = w.registry(reg.CARD_REGISTRY, reg.standardise_cards(loaded("transit__card_holder"), key),
@@ -310,8 +311,8 @@ def _activity(w: SilverWriter, loaded: Callable[[str], DataFrame], key: bytes) -
     # taps link through the holder registered on the tap date (the card's version history)
     w.events(EventTable("transit_tap", "transit__taps", a.TAP_RAW, lambda df: a.standardise_taps(df, cards),
                         a.transit_taps,
-                        grouped_by(lambda: clean(F.col("card_no")), lambda: F.try_to_timestamp(clean(F.col("tap_time"))),
-                                   lambda: F.col("device_id")),
+                        grouped_by(clean(F.col("card_no")), F.try_to_timestamp(clean(F.col("tap_time"))),
+                                   F.col("device_id")),
                         (cards,)))
 
 

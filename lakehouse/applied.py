@@ -33,7 +33,7 @@ TABLE = "ops.silver_applied"
 Delivery = tuple[str, str, int, str]  # source, extract date (ISO), sequence, fingerprint
 # what a silver table's rows depend on besides its deliveries: change any of these and
 # every table is rebuilt once from bronze
-LOGIC_FILES = ("jobs/silver_*.py", "jobs/silver_build.py", "lakehouse/standardise.py", "lakehouse/history.py",
+LOGIC_FILES = ("jobs/silver_*.py", "lakehouse/standardise.py", "lakehouse/history.py",
                "lakehouse/identity.py", "lakehouse/bronze.py", "lakehouse/uscc.py")
 LOGIC_CONF = ("codes.yaml", "sources.yaml")
 
@@ -117,8 +117,10 @@ def save(env: Env, records: list[Applied], modes: dict[str, str], run_date: dt.d
     lake.upsert_arrow(rows, env, TABLE, ["silver_table"])
 
 
-def modes(env: Env) -> dict[str, str]:
-    """How each table was brought up to date by the last silver run: full, incremental or skip."""
+def run_modes(env: Env, run_id: str) -> dict[str, str]:
+    """How the run `run_id` brought each recorded table up to date: full or incremental, else skip
+    (a skipped table keeps the record of an earlier run)."""
     if not lake.exists(env, TABLE):
         return {}
-    return {r["silver_table"]: r["mode"] for r in lake.read_arrow(env, TABLE, ["silver_table", "mode"]).to_pylist()}
+    rows = lake.read_arrow(env, TABLE, ["silver_table", "mode", "run_id"]).to_pylist()
+    return {r["silver_table"]: r["mode"] if r["run_id"] == run_id else "skip" for r in rows}

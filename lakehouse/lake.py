@@ -138,10 +138,11 @@ def replace_rows(spark: SparkSession, env: Env, name: str, rows: DataFrame, scop
     from pyspark.sql import functions as F
 
     target = DeltaTable.forPath(spark, str(table_path(env, name)))
-    columns = target.toDF().columns
+    current = target.toDF()
+    columns = current.columns
     digest = F.xxhash64(*[F.col(c) for c in columns]).alias("_digest")
     rows = rows.select(*columns)
-    before = target.toDF().join(scope.select(*on).distinct(), on, "left_semi").select(*on, digest).persist()
+    before = current.join(scope.select(*on).distinct(), on, "left_semi").select(*on, digest).persist()
     changed = rows.select("*", digest).join(before, [*on, "_digest"], "left_anti").drop("_digest")
     gone = before.join(rows.select(*on), on, "left_anti").select(*on)
     replaced = changed.join(before.select(*on), on, "left_semi").select(*on)

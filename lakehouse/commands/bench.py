@@ -105,13 +105,10 @@ def _nights(env: Env, dates: list[dt.date], work: Path, references: bool) -> lis
 
 def _silver_modes(env: Env, run_id: str) -> dict[str, int]:
     """How many silver tables the night rebuilt, applied incrementally or left alone (ops.silver_applied)."""
-    from lakehouse import applied, lake
+    from lakehouse import applied
 
-    if not lake.exists(env, applied.TABLE):
-        return {}
-    rows = lake.read_arrow(env, applied.TABLE, ["mode", "run_id"]).to_pylist()
-    modes = [r["mode"] if r["run_id"] == run_id else "skip" for r in rows]
-    return {m: modes.count(m) for m in ("full", "incremental", "skip")}
+    modes = list(applied.run_modes(env, run_id).values())
+    return {m: modes.count(m) for m in ("full", "incremental", "skip")} if modes else {}
 
 
 def _all_dates(env: Env) -> list[dt.date]:

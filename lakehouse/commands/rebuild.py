@@ -20,10 +20,10 @@ log = logging.getLogger("lakehouse")
 
 
 def steps(silver_only: bool) -> list[str]:
-    """The nightly steps after ingest, with `rebuild` in the place of `silver`."""
-    after_ingest = [s.name for s in NIGHTLY_STEPS if s.name != "ingest"]
-    names = ["rebuild" if n == "silver" else n for n in after_ingest]
-    return ["rebuild"] if silver_only else names
+    """`rebuild`, then (unless `silver_only`) the nightly steps after silver."""
+    if silver_only:
+        return ["rebuild"]
+    return ["rebuild" if s.name == "silver" else s.name for s in NIGHTLY_STEPS if s.name != "ingest"]
 
 
 def _rebuild(args: argparse.Namespace) -> int:

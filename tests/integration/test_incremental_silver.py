@@ -143,8 +143,7 @@ def _diff(mine: list[tuple], oracle: list[tuple]) -> str:
 
 def _modes(env: Env, run_id: str) -> dict[str, str]:
     """How the run brought each event table up to date; a table it skipped keeps an older record."""
-    rows = lake.read_arrow(env, applied.TABLE, ["silver_table", "mode", "run_id"]).to_pylist()
-    modes = {r["silver_table"]: r["mode"] if r["run_id"] == run_id else "skip" for r in rows}
+    modes = applied.run_modes(env, run_id)
     assert set(modes) == EVENT_TABLES | REGISTRIES, sorted(modes)
     return modes
 

@@ -85,4 +85,4 @@ def test_the_record_round_trips_and_is_replaced_per_table(tmp_path) -> None:  # 
     applied.save(env, first, {"bank_txn": "full", "transit_tap": "full"}, dt.date(2026, 10, 1), "run1")
     applied.save(env, [built(N1, N2)], {"bank_txn": "incremental"}, dt.date(2026, 10, 2), "run2")
     assert applied.load(env) == {"bank_txn": built(N1, N2), "transit_tap": first[1]}
-    assert applied.modes(env) == {"bank_txn": "incremental", "transit_tap": "full"}
+    assert applied.run_modes(env, "run2") == {"bank_txn": "incremental", "transit_tap": "skip"}
