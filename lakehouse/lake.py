@@ -102,9 +102,21 @@ def append_arrow(rows: pa.Table, env: Env, name: str) -> None:
 
 def read_arrow(env: Env, name: str, columns: list[str] | None = None) -> pa.Table:
     """The current version of a (small) Delta table as Arrow, without Spark."""
+    return arrow_of(table_path(env, name), columns)
+
+
+def arrow_of(folder: Path, columns: list[str] | None = None) -> pa.Table:
+    """The current version of the Delta table in `folder` as Arrow.
+
+    Its files are read through pyarrow's own local filesystem: the default (delta-rs's Python
+    filesystem) leaves threads that abort the interpreter at exit now and then
+    (delta-io/delta-rs#2184: "terminate called without an active exception").
+    """
+    import pyarrow.fs as pa_fs
     from deltalake import DeltaTable
 
-    return DeltaTable(str(table_path(env, name))).to_pyarrow_table(columns=columns)
+    local = pa_fs.SubTreeFileSystem(str(folder.resolve()), pa_fs.LocalFileSystem())
+    return DeltaTable(str(folder)).to_pyarrow_table(columns=columns, filesystem=local)
 
 
 def delete_where(spark: SparkSession, env: Env, name: str, predicate: str) -> None:

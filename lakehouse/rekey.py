@@ -109,7 +109,7 @@ def rekey(env: Env, old_key: bytes, new_key: bytes) -> dict[str, int]:
         columns = [f.name for f in dt_.schema().fields]
         if "person_ref" not in columns and "clue_id" not in columns:
             continue
-        table = dt_.to_pyarrow_table()
+        table = lake.arrow_of(folder)
         for column, mapping in (("person_ref", refs), ("clue_id", clues)):
             if column in columns:
                 index = table.schema.get_field_index(column)
