@@ -5,7 +5,8 @@ one has applied; a night standardises only the records of new deliveries plus th
 records of the same collapse groups (same business key), re-collapses those groups and MERGEs
 the result by lineage. A table whose lookups (registries) changed, whose code changed, or
 whose deliveries were replaced by a re-send is rebuilt from bronze instead, as is every table
-with `lakehouse rebuild`. Registries and derived tables are rebuilt from bronze each night.
+with `lakehouse rebuild`. Registries are rebuilt on the nights their snapshots arrive; tables
+computed whole from others (`SilverWriter.changed`) when one of their inputs changed.
 Rows with reasons go to `quarantine.records` with the raw record, collapsed duplicates to
 `ops.deduplicated`; both keep the rows of the groups not recomputed.
 """
@@ -195,6 +196,23 @@ class SilverWriter:
             self.table(spec.name, history.as_of(written, self.run_date).select(*current))
         return lake.read(self.spark, self.env, home)
 
+    def changed(self, name: str, inputs: tuple[str, ...] = (), bronze_tables: tuple[str, ...] = (),
+                layer: str = "silver") -> bool:
+        """Whether a table computed whole from other tables must be built again: its `inputs` (lake
+        tables, by their Delta version) or the deliveries of its `bronze_tables` changed since it was
+        built, or the code did. Recorded like the event tables; False leaves the table as it is."""
+        deliveries: frozenset[applied.Delivery] = frozenset()
+        for b in bronze_tables:
+            fs = bronze.file_spec(b)
+            deliveries |= applied.eligible(self.log, fs.source, fs.pattern, self.run_date)
+        versions = ",".join(f"{t}@{lake.version(self.env, t)}" for t in inputs)
+        now = applied.Applied(name, self.logic, hashlib.sha256(versions.encode()).hexdigest()[:16], deliveries)
+        mode, _ = applied.plan(self.previous.get(name), now)
+        if mode != "skip" or not lake.exists(self.env, f"{layer}.{name}"):
+            mode = FULL
+        self._record(name, mode, now)
+        return mode == FULL
+
     def _record(self, name: str, mode: str, now: applied.Applied, note: str = "") -> None:
         self.modes[name] = mode
         log.info("%-24s %s%s", name, mode, note)
@@ -209,6 +227,8 @@ class SilverWriter:
             df.unpersist()
 
     def _merge_side_table(self, name: str, parts: list[DataFrame]) -> None:
+        if not parts:  # every table was left as it is: so are their quarantine and de-duplication rows
+            return
         new = reduce(DataFrame.unionByName, parts).withColumn("run_date", F.lit(self.run_date))
         if lake.exists(self.env, name):
             kept = lake.read(self.spark, self.env, name).where(~F.col("silver_table").isin(sorted(self.rebuilt)))
@@ -230,7 +250,8 @@ def run(run_date: dt.date, env: Env, run_id: str, full: bool = False) -> dict[st
         return bronze.loaded(spark, env, bronze_table, run_date)
 
     ident = silver_identity.build(spark, env, run_date, key)
-    w.table("identity", ident["identity"], layer="restricted")
+    if w.changed("identity", bronze_tables=silver_identity.SOURCE_TABLES, layer="restricted"):
+        w.table("identity", ident["identity"], layer="restricted")
     w.registry(reg.PENSION_PERSON, ident["pension_person"], silver_identity.PENSION_PERSON_COLUMNS)
     w.registry(reg.HUKOU_PERSON, ident["hukou_person"], silver_identity.HUKOU_PERSON_COLUMNS)
     pension_person = lake.read(spark, env, "silver.pension_person")
@@ -251,16 +272,18 @@ def run(run_date: dt.date, env: Env, run_id: str, full: bool = False) -> dict[st
     w.events(EventTable("cremation", "civil_affairs__huohua", d.HUOHUA_RAW,
                         lambda df: d.standardise_huohua(df, key), d.cremations))
     hkzx, huohua = lake.read(spark, env, "silver.hukou_cancellation"), lake.read(spark, env, "silver.cremation")
-    w.table("death_event", d.death_events(hkzx, huohua))
-    w.table("emigration_event", d.emigration_events(hkzx))
+    if w.changed("death_event", ("silver.hukou_cancellation", "silver.cremation")):
+        w.table("death_event", d.death_events(hkzx, huohua))
+    if w.changed("emigration_event", ("silver.hukou_cancellation",)):
+        w.table("emigration_event", d.emigration_events(hkzx))
     w.events(EventTable("border_crossing", "public_security__crj", silver_border.CRJ_RAW,
                         lambda df: silver_border.standardise_crj(df, key), silver_border.border_crossings))
     _activity(w, loaded, key)
     _registries(w, loaded, key)
     # last: the region falls back to the medical registry (SOURCES.md)
-    w.table("person", silver_identity.conformed_person(
-        lake.read(spark, env, "restricted.identity"), pension_person, lake.read(spark, env, "silver.hukou_person"),
-        lake.read(spark, env, "silver.medical_insured")))
+    inputs = ("restricted.identity", "silver.pension_person", "silver.hukou_person", "silver.medical_insured")
+    if w.changed("person", inputs):
+        w.table("person", silver_identity.conformed_person(*(lake.read(spark, env, t) for t in inputs)))
     w.finish()
     reconcile_silver(spark, env, run_date)  # every bronze record accounted for, else the silver step fails
     # only a reconciled night counts as applied: a failed one is applied again (rows replace by lineage)
@@ -326,14 +349,16 @@ def _registries(w: SilverWriter, loaded: Callable[[str], DataFrame], key: bytes)
 def _pension_registries(w: SilverWriter, loaded: Callable[[str], DataFrame], pension_person: DataFrame) -> None:
     """Employers (versioned over the ab01 snapshots) and enrolments (latest ac20 snapshot)."""
     r = silver_pension_registry
-    ab01 = loaded("pension__ab01_employer")
-    employers = w.split("employer", r.standardise_employers(ab01), r.AB01_RAW)
-    kept, dedup = r.employer_versions(employers, ab01)
-    w.dedup("employer", dedup)
-    w.table("employer", kept)
-    latest, superseded = r.latest_and_superseded(loaded("pension__ac20_enrollment"))
-    w.dedup("enrolment", superseded)
-    good = w.split("enrolment", r.standardise_enrolments(latest, pension_person), r.AC20_RAW)
-    kept, dedup = r.one_enrolment_per_scheme(good)
-    w.dedup("enrolment", dedup)
-    w.table("enrolment", kept)
+    if w.changed("employer", bronze_tables=("pension__ab01_employer",)):
+        ab01 = loaded("pension__ab01_employer")
+        employers = w.split("employer", r.standardise_employers(ab01), r.AB01_RAW)
+        kept, dedup = r.employer_versions(employers, ab01)
+        w.dedup("employer", dedup)
+        w.table("employer", kept)
+    if w.changed("enrolment", ("silver.pension_person",), ("pension__ac20_enrollment",)):
+        latest, superseded = r.latest_and_superseded(loaded("pension__ac20_enrollment"))
+        w.dedup("enrolment", superseded)
+        good = w.split("enrolment", r.standardise_enrolments(latest, pension_person), r.AC20_RAW)
+        kept, dedup = r.one_enrolment_per_scheme(good)
+        w.dedup("enrolment", dedup)
+        w.table("enrolment", kept)

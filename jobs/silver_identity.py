@@ -175,6 +175,9 @@ def conformed_person(identity: DataFrame, pension: DataFrame, hukou: DataFrame, 
     )
 
 
+SOURCE_TABLES = tuple(s["table"] for s in load_conf("identity.yaml")["sources"])
+
+
 def build(spark: SparkSession, env: Env, run_date: dt.date, key: bytes) -> dict[str, DataFrame]:
     """All identity tables as DataFrames (with `_reasons` where quarantine applies)."""
     conf = load_conf("identity.yaml")

@@ -35,7 +35,7 @@ Delivery = tuple[str, str, int, str]  # source, extract date (ISO), sequence, fi
 # every table is rebuilt once from bronze
 LOGIC_FILES = ("jobs/silver_*.py", "lakehouse/standardise.py", "lakehouse/history.py",
                "lakehouse/identity.py", "lakehouse/bronze.py", "lakehouse/uscc.py")
-LOGIC_CONF = ("codes.yaml", "sources.yaml")
+LOGIC_CONF = ("codes.yaml", "sources.yaml", "identity.yaml")
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,12 @@ def exists(env: Env, name: str) -> bool:
     return (table_path(env, name) / "_delta_log").is_dir()
 
 
+def version(env: Env, name: str) -> int | None:
+    """The latest committed version of a Delta table (from its log's file names, no engine); None if none."""
+    commits = [int(p.stem) for p in (table_path(env, name) / "_delta_log").glob("*.json") if p.stem.isdigit()]
+    return max(commits) if commits else None
+
+
 def read(spark: SparkSession, env: Env, name: str) -> DataFrame:
     """Read the current version of a Delta table; a clear error when it was never written."""
     if not exists(env, name):

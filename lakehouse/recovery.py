@@ -34,9 +34,9 @@ def table_versions(env: Env) -> dict[str, int]:
     for layer in lake.LAYERS:
         root = env.paths.lake / layer
         for folder in sorted(root.iterdir()) if root.is_dir() else []:
-            commits = [int(p.stem) for p in (folder / "_delta_log").glob("*.json") if p.stem.isdigit()]
-            if commits:
-                out[f"{layer}.{folder.name}"] = max(commits)
+            latest = lake.version(env, f"{layer}.{folder.name}")
+            if latest is not None:
+                out[f"{layer}.{folder.name}"] = latest
     return out
 
 

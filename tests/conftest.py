@@ -7,6 +7,9 @@ import dataclasses
 import datetime as dt
 import os
 import secrets
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,3 +85,37 @@ def nightly_lake(tmp_path_factory: pytest.TempPathFactory, small_city: City, spa
     env = airflow_service.with_airflow(make_env(root, landing=small_city.landing), home=root / "airflow")
     seconds = airflow_service.run_nightly_range(env, small_city.dates)
     return Lake(env, spark, small_city, small_city.dates, seconds)
+
+
+@dataclass
+class MiniLake:
+    """A lake of the hand-written landing (tests/fixtures/mini_landing.py) after ingest and silver."""
+
+    root: Path
+    dates: list[dt.date]
+
+
+@pytest.fixture(scope="session")
+def mini_silver(tmp_path_factory: pytest.TempPathFactory, spark) -> MiniLake:  # type: ignore[no-untyped-def]
+    """The hand-written landing ingested by the operator's command (`lakehouse ingest --landing`, in its
+    own process) at its last date and silver built; modules that go on from it work on a copy (`copy_of`)."""
+    from lakehouse.pipeline import run_step
+    from tests.fixtures import mini_landing as mini
+
+    root = tmp_path_factory.mktemp("mini")
+    dates = mini.write_mini_landing(root / "landing")
+    env = make_env(root, landing=root / "landing")
+    done = subprocess.run(
+        [sys.executable, "-m", "lakehouse.cli", "ingest", "--landing", str(root / "landing"),
+         "--lake", str(env.paths.lake), "--run-date", dates[-1].isoformat()],
+        capture_output=True, text=True, timeout=900, check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    run_step("silver", dates[-1], env, f"mini__{dates[-1]}")
+    return MiniLake(root, dates)
+
+
+def copy_of(mini: MiniLake, root: Path) -> Env:
+    """An environment on a copy of the mini lake (landing, lake and state) under `root`."""
+    shutil.copytree(mini.root, root, dirs_exist_ok=True)
+    return make_env(root, landing=root / "landing")

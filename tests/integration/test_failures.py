@@ -12,18 +12,13 @@ from jobs.reconcile import ReconciliationFailed
 from lakehouse import lake
 from lakehouse.pipeline import run_step
 from lakehouse.recovery import AUDIT_TABLES
-from tests.conftest import make_env
-from tests.fixtures import mini_landing as mini
+from tests.conftest import copy_of
 
 
 @pytest.fixture(scope="module")
-def silver_lake(tmp_path_factory, spark):  # type: ignore[no-untyped-def]
-    root = tmp_path_factory.mktemp("failures")
-    dates = mini.write_mini_landing(root / "landing")
-    env = make_env(root, landing=root / "landing")
-    for step in ("ingest", "silver"):  # ingest lands every delivery up to the last date
-        run_step(step, dates[-1], env, f"failures__{dates[-1]}")
-    return env, spark, dates[-1]
+def silver_lake(tmp_path_factory, spark, mini_silver):  # type: ignore[no-untyped-def]
+    env = copy_of(mini_silver, tmp_path_factory.mktemp("failures"))
+    return env, spark, mini_silver.dates[-1]
 
 
 def _tables(env) -> list[str]:  # type: ignore[no-untyped-def]

@@ -4,8 +4,6 @@ silver and gold: the pipeline does not depend on its own generator's habits."""
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 
 import pytest
 from pyspark.sql import functions as F
@@ -14,27 +12,19 @@ from jobs.rules import load_rules
 from lakehouse import lake
 from lakehouse.identity import normalise_certno, person_ref
 from lakehouse.pipeline import run_step
-from tests.conftest import make_env
+from tests.conftest import copy_of
 from tests.fixtures import mini_landing as mini
 
 
 @pytest.fixture(scope="module")
-def mini_lake(tmp_path_factory, spark):  # type: ignore[no-untyped-def]
-    root = tmp_path_factory.mktemp("mini")
-    dates = mini.write_mini_landing(root / "landing")
-    env = make_env(root, landing=root / "landing")
-    # one night at the last date: ingest lands every delivery up to it and silver is rebuilt from
+def mini_lake(tmp_path_factory, spark, mini_silver):  # type: ignore[no-untyped-def]
+    # one night at the last date: ingest landed every delivery up to it and silver was built from
     # all of bronze, so the lake equals one built night by night (nightly_lake proves that path).
-    # Ingest is the operator's command, `lakehouse ingest --landing PATH`, in its own process.
-    done = subprocess.run(
-        [sys.executable, "-m", "lakehouse.cli", "ingest", "--landing", str(root / "landing"),
-         "--lake", str(env.paths.lake), "--run-date", dates[-1].isoformat()],
-        capture_output=True, text=True, timeout=900, check=False,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    for step in ("silver", "feedback", "quality_gate", "gold"):
-        run_step(step, dates[-1], env, f"mini__{dates[-1]}")
-    return env, spark, dates
+    env = copy_of(mini_silver, tmp_path_factory.mktemp("foreign"))
+    day = mini_silver.dates[-1]
+    for step in ("feedback", "quality_gate", "gold"):
+        run_step(step, day, env, f"mini__{day}")
+    return env, spark, mini_silver.dates
 
 
 def ref(raw: str, key: bytes) -> str:

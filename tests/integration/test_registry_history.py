@@ -14,7 +14,7 @@ from jobs.silver_registry import REGISTRIES
 from lakehouse import bronze, history, lake
 from lakehouse.identity import normalise_certno, person_ref
 from lakehouse.pipeline import run_step
-from tests.conftest import make_env
+from tests.conftest import copy_of
 from tests.fixtures import mini_landing as mini
 
 INITIAL = dt.date(2026, 9, 30)  # window end of the initial loads
@@ -22,11 +22,10 @@ WEEK1, WEEK2 = dt.date(2026, 10, 7), dt.date(2026, 10, 14)  # window ends of the
 
 
 @pytest.fixture(scope="module")
-def lake_env(tmp_path_factory, spark):  # type: ignore[no-untyped-def]
-    root = tmp_path_factory.mktemp("registries")
-    mini.write_mini_landing(root / "landing")
-    last = mini.write_registry_updates(root / "landing")[-1]
-    env = make_env(root, landing=root / "landing")
+def lake_env(tmp_path_factory, spark, mini_silver):  # type: ignore[no-untyped-def]
+    # the later snapshots arrive after the mini lake's nights: silver applies them incrementally
+    env = copy_of(mini_silver, tmp_path_factory.mktemp("registries"))
+    last = mini.write_registry_updates(env.paths.landing)[-1]
     for step in ("ingest", "silver"):  # ingest lands every delivery up to the run date
         run_step(step, last, env, f"registries__{last}")
     return env, spark, last
