@@ -129,9 +129,7 @@ class SilverWriter:
     def events(self, spec: EventTable) -> None:
         """Apply the new deliveries of one event table (or rebuild it); see the module docstring."""
         name, target = spec.name, f"silver.{spec.name}"
-        fs = bronze.file_spec(spec.bronze_table)
-        now = applied.Applied(name, self.logic, self.signature(spec.lookups),
-                              applied.eligible(self.log, fs.source, fs.pattern, self.run_date))
+        now = applied.Applied(name, self.logic, self.signature(spec.lookups), self._eligible(spec.bronze_table))
         mode, new = applied.plan(self.previous.get(name), now)
         upstream = self.touched.get(spec.follows) if spec.follows else None
         rebuild = not lake.exists(self.env, target) or isinstance(upstream, str)
@@ -201,10 +199,7 @@ class SilverWriter:
         """Whether a table computed whole from other tables must be built again: its `inputs` (lake
         tables, by their Delta version) or the deliveries of its `bronze_tables` changed since it was
         built, or the code did. Recorded like the event tables; False leaves the table as it is."""
-        deliveries: frozenset[applied.Delivery] = frozenset()
-        for b in bronze_tables:
-            fs = bronze.file_spec(b)
-            deliveries |= applied.eligible(self.log, fs.source, fs.pattern, self.run_date)
+        deliveries = frozenset().union(*(self._eligible(b) for b in bronze_tables))
         versions = ",".join(f"{t}@{lake.version(self.env, t)}" for t in inputs)
         now = applied.Applied(name, self.logic, hashlib.sha256(versions.encode()).hexdigest()[:16], deliveries)
         mode, _ = applied.plan(self.previous.get(name), now)
@@ -212,6 +207,11 @@ class SilverWriter:
             mode = FULL
         self._record(name, mode, now)
         return mode == FULL
+
+    def _eligible(self, bronze_table: str) -> frozenset[applied.Delivery]:
+        """The deliveries of `bronze_table` the run date makes eligible."""
+        fs = bronze.file_spec(bronze_table)
+        return applied.eligible(self.log, fs.source, fs.pattern, self.run_date)
 
     def _record(self, name: str, mode: str, now: applied.Applied, note: str = "") -> None:
         self.modes[name] = mode
@@ -250,7 +250,7 @@ def run(run_date: dt.date, env: Env, run_id: str, full: bool = False) -> dict[st
         return bronze.loaded(spark, env, bronze_table, run_date)
 
     ident = silver_identity.build(spark, env, run_date, key)
-    if w.changed("identity", bronze_tables=silver_identity.SOURCE_TABLES, layer="restricted"):
+    if w.changed("identity", bronze_tables=silver_identity.source_tables(), layer="restricted"):
         w.table("identity", ident["identity"], layer="restricted")
     w.registry(reg.PENSION_PERSON, ident["pension_person"], silver_identity.PENSION_PERSON_COLUMNS)
     w.registry(reg.HUKOU_PERSON, ident["hukou_person"], silver_identity.HUKOU_PERSON_COLUMNS)

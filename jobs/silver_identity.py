@@ -175,13 +175,14 @@ def conformed_person(identity: DataFrame, pension: DataFrame, hukou: DataFrame, 
     )
 
 
-SOURCE_TABLES = tuple(s["table"] for s in load_conf("identity.yaml")["sources"])
+def source_tables() -> tuple[str, ...]:
+    """The bronze tables persons are known from (conf/identity.yaml)."""
+    return tuple(s["table"] for s in load_conf("identity.yaml")["sources"])
 
 
 def build(spark: SparkSession, env: Env, run_date: dt.date, key: bytes) -> dict[str, DataFrame]:
     """All identity tables as DataFrames (with `_reasons` where quarantine applies)."""
-    conf = load_conf("identity.yaml")
-    frames = {s["table"]: bronze.loaded(spark, env, s["table"], run_date) for s in conf["sources"]}
+    frames = {t: bronze.loaded(spark, env, t, run_date) for t in source_tables()}
     candidates = identity_candidates(frames, key).cache()
     identity = build_identity(candidates).cache()
     pension = pension_person(frames["pension__ac01_person"], key)

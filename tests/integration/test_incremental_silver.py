@@ -157,7 +157,5 @@ def _modes(env: Env, run_id: str) -> dict[str, str]:
     return modes
 
 
-def _version(env: Env, name: str) -> int:
-    from deltalake import DeltaTable
-
-    return int(DeltaTable(str(lake.table_path(env, name))).version())
+def _version(env: Env, name: str) -> int | None:
+    return lake.version(env, name)
